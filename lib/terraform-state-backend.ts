@@ -1,0 +1,474 @@
+import { Annotations, CfnOutput, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from './backend-config';
+import {
+  bucketNameFaults,
+  show,
+  stateKeyFaults,
+  tableNameFaults,
+  throwIfFaults,
+  workspaceKeyPrefixFaults,
+} from './validation';
+
+/**
+ * How Terraform locks state.
+ */
+export enum LockingMode {
+  /**
+   * A DynamoDB table (`dynamodb_table`), the classic lock that every Terraform
+   * and OpenTofu version supports. Terraform 1.11+ warns that `dynamodb_table`
+   * is deprecated; OpenTofu does not.
+   */
+  DYNAMODB = 'DYNAMODB',
+
+  /**
+   * S3-native locking (`use_lockfile = true`): a `<state path>.tflock` object
+   * written with a conditional put. Needs Terraform 1.10+ or OpenTofu 1.10+.
+   * No table is made.
+   */
+  S3_LOCKFILE = 'S3_LOCKFILE',
+
+  /**
+   * Both locks at once (`dynamodb_table` and `use_lockfile = true`), for
+   * migrating from DynamoDB locking to the lock file: Terraform takes and
+   * releases both, so runs of old and new versions still exclude each other.
+   */
+  DYNAMODB_AND_S3_LOCKFILE = 'DYNAMODB_AND_S3_LOCKFILE',
+}
+
+/**
+ * How state (and the lock table) is encrypted at rest.
+ */
+export enum StateEncryption {
+  /**
+   * S3-managed keys (SSE-S3) for state; the lock table uses the AWS managed
+   * DynamoDB key.
+   */
+  S3_MANAGED = 'S3_MANAGED',
+
+  /**
+   * The AWS managed KMS key `aws/s3` (SSE-KMS) for state, with S3 Bucket Keys;
+   * the lock table uses the AWS managed DynamoDB key. Key policy and rotation
+   * are AWS's; use `KMS` to control who may decrypt state.
+   */
+  KMS_MANAGED = 'KMS_MANAGED',
+
+  /**
+   * A customer-managed KMS key for state (with S3 Bucket Keys) and for the lock
+   * table: `encryptionKey`, or a new key with rotation on.
+   */
+  KMS = 'KMS',
+}
+
+/**
+ * Properties of a `TerraformStateBackend`.
+ */
+export interface TerraformStateBackendProps {
+  /**
+   * Name of the S3 bucket that holds state.
+   *
+   * @default - `terraform-state-<account>-<region>`, from the stack's account
+   * and region (the `AWS::AccountId` and `AWS::Region` pseudo parameters in an
+   * environment-agnostic stack), so one template serves every account and region
+   */
+  readonly bucketName?: string;
+
+  /**
+   * Name of the DynamoDB lock table. Table names are unique per account and
+   * region: a second backend in the same account and region needs another name.
+   *
+   * Not allowed with `LockingMode.S3_LOCKFILE`, which makes no table.
+   *
+   * @default 'terraform-lock'
+   */
+  readonly lockTableName?: string;
+
+  /**
+   * How Terraform locks state.
+   *
+   * @default LockingMode.DYNAMODB
+   */
+  readonly locking?: LockingMode;
+
+  /**
+   * How state is encrypted at rest.
+   *
+   * @default - `StateEncryption.KMS` when `encryptionKey` is given, otherwise
+   * `StateEncryption.S3_MANAGED`
+   */
+  readonly encryption?: StateEncryption;
+
+  /**
+   * The customer-managed KMS key for `StateEncryption.KMS`. Only allowed with
+   * `StateEncryption.KMS`.
+   *
+   * @default - with `StateEncryption.KMS`, a new key with rotation on, an
+   * alias `alias/<bucket name>` and the backend's removal policy
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The state key written into the emitted backend block (`key`): where the
+   * default workspace's state lives in the bucket. Non-empty, no leading or
+   * trailing `/`, no `//`, at most 1024 bytes.
+   *
+   * @default 'terraform.tfstate'
+   */
+  readonly stateKey?: string;
+
+  /**
+   * The `workspace_key_prefix` written into the emitted block: non-default
+   * workspaces keep state at `<prefix>/<workspace>/<key>`.
+   *
+   * @default - not written; Terraform's own default, `env:`, applies
+   */
+  readonly workspaceKeyPrefix?: string;
+
+  /**
+   * What happens to the state bucket, the log bucket, the lock table and a key
+   * made by this construct when they are removed from the stack or the stack is
+   * deleted.
+   *
+   * With `RemovalPolicy.DESTROY`, CloudFormation still cannot delete a bucket
+   * that holds objects or object versions (this construct adds no
+   * auto-delete Lambda): empty the buckets, all versions included, first. The
+   * lock table's deletion protection is turned off so that it can be deleted.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Whether to write S3 server access logs of the state bucket.
+   *
+   * Turning them off leaves no record of who read or wrote state (CloudTrail
+   * data events aside) and is reported by cdk-nag (AwsSolutions-S1).
+   *
+   * @default true
+   */
+  readonly serverAccessLogs?: boolean;
+
+  /**
+   * The bucket that receives the state bucket's access logs.
+   *
+   * This construct grants `logging.s3.amazonaws.com` `s3:PutObject` under
+   * `serverAccessLogsPrefix` through the bucket's policy (never through the
+   * LogDeliveryWrite ACL). A bucket imported with `Bucket.fromBucketName` has no
+   * policy this construct can change: grant log delivery there yourself. The
+   * log bucket must use SSE-S3: S3 does not deliver access logs to SSE-KMS buckets.
+   *
+   * @default - a dedicated log bucket (SSE-S3, versioned, private, TLS-only,
+   * retained like the state bucket)
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * The key prefix of the access logs in the log bucket.
+   *
+   * @default 'state-bucket-access-logs/'
+   */
+  readonly serverAccessLogsPrefix?: string;
+}
+
+/**
+ * Everything Terraform's (and OpenTofu's) `s3` backend needs in one account and
+ * region: a versioned, encrypted, private, TLS-only S3 bucket for state, the
+ * lock table (`LockID` partition key), and the ready
+ * `terraform { backend "s3" { ... } }` block as a stack output.
+ *
+ * State is kept safe by default: the bucket, the table and any key are retained
+ * when the stack is deleted, the table has deletion protection and
+ * point-in-time recovery, and every version of state is kept.
+ *
+ * @example
+ * const backend = new TerraformStateBackend(this, 'Backend', {
+ *   stateKey: 'network/terraform.tfstate',
+ * });
+ */
+export class TerraformStateBackend extends Construct {
+  /**
+   * The bucket that holds state.
+   */
+  public readonly bucket: s3.IBucket;
+
+  /**
+   * The DynamoDB lock table; undefined with `LockingMode.S3_LOCKFILE`.
+   */
+  public readonly lockTable?: dynamodb.ITable;
+
+  /**
+   * The bucket that receives the state bucket's access logs; undefined when
+   * `serverAccessLogs` is false.
+   */
+  public readonly logBucket?: s3.IBucket;
+
+  /**
+   * The customer-managed key that encrypts state and the lock table; undefined
+   * unless `encryption` is `StateEncryption.KMS`.
+   */
+  public readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The locking mode in use.
+   */
+  public readonly locking: LockingMode;
+
+  /**
+   * The encryption in use.
+   */
+  public readonly encryption: StateEncryption;
+
+  /**
+   * The name of the state bucket (may be a token).
+   */
+  public readonly bucketName: string;
+
+  /**
+   * The name of the lock table (may be a token); undefined without a table.
+   */
+  public readonly lockTableName?: string;
+
+  /**
+   * The default state key of the emitted block.
+   */
+  public readonly stateKey: string;
+
+  /**
+   * The workspace key prefix of the emitted block, when one was set.
+   */
+  public readonly workspaceKeyPrefix?: string;
+
+  constructor(scope: Construct, id: string, props: TerraformStateBackendProps = {}) {
+    super(scope, id);
+
+    const stack = Stack.of(this);
+    this.locking = props.locking ?? LockingMode.DYNAMODB;
+    this.encryption = props.encryption ?? (props.encryptionKey ? StateEncryption.KMS : StateEncryption.S3_MANAGED);
+    this.bucketName = props.bucketName ?? `terraform-state-${stack.account}-${stack.region}`;
+    this.stateKey = props.stateKey ?? 'terraform.tfstate';
+    this.workspaceKeyPrefix = props.workspaceKeyPrefix;
+    const usesTable = this.locking !== LockingMode.S3_LOCKFILE;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const accessLogs = props.serverAccessLogs ?? true;
+
+    throwIfFaults(this.node.path, validateProps(props, this.bucketName, this.stateKey, this.locking, this.encryption, accessLogs));
+
+    if (removalPolicy === RemovalPolicy.DESTROY) {
+      Annotations.of(this).addWarningV2('cdk-terraform-state-backend:removalPolicyDestroy',
+        'removalPolicy is DESTROY: deleting the stack deletes the lock table and, once they are empty, the buckets ' +
+        'and every state version in them. Keep RETAIN for state you cannot lose.');
+    }
+    if (!accessLogs) {
+      Annotations.of(this).addWarningV2('cdk-terraform-state-backend:noAccessLogs',
+        'serverAccessLogs is false: reads and writes of state are not logged.');
+    }
+
+    if (this.encryption === StateEncryption.KMS) {
+      this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'StateKey', {
+        description: `Encrypts Terraform state in ${this.bucketName} and its lock table`,
+        enableKeyRotation: true,
+        alias: `alias/${Token.isUnresolved(this.bucketName) ? this.bucketName : this.bucketName.replace(/\./g, '-')}`,
+        removalPolicy,
+      });
+    }
+
+    this.logBucket = accessLogs ? (props.serverAccessLogsBucket ?? this.makeLogBucket(removalPolicy)) : undefined;
+    const logPrefix = props.serverAccessLogsPrefix ?? 'state-bucket-access-logs/';
+
+    const bucket = new s3.Bucket(this, 'StateBucket', {
+      bucketName: this.bucketName,
+      versioned: true,
+      ...bucketEncryption(this.encryption, this.encryptionKey),
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy,
+    });
+    this.bucket = bucket;
+
+    if (this.logBucket) {
+      // Wired at the CloudFormation level, not through `serverAccessLogsBucket`:
+      // without the app-level feature flag `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`
+      // that prop would switch the log bucket to the LogDeliveryWrite ACL.
+      (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+        destinationBucketName: this.logBucket.bucketName,
+        logFilePrefix: logPrefix,
+      };
+      this.logBucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AllowStateBucketAccessLogDelivery',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.logBucket.arnForObjects(`${logPrefix}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }));
+    }
+
+    if (usesTable) {
+      this.lockTableName = props.lockTableName ?? 'terraform-lock';
+      this.lockTable = new dynamodb.Table(this, 'LockTable', {
+        tableName: this.lockTableName,
+        partitionKey: { name: 'LockID', type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+        ...(this.encryptionKey
+          ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
+          : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+        removalPolicy,
+      });
+    }
+
+    new CfnOutput(this, 'BackendBlock', {
+      description: 'The terraform { backend "s3" { ... } } block for this state backend',
+      value: this.renderBackendBlock(),
+    });
+    new CfnOutput(this, 'BackendConfigFile', {
+      description: 'Partial backend configuration for terraform init -backend-config=backend.hcl',
+      value: this.renderBackendConfigFile(),
+    });
+    new CfnOutput(this, 'StateBucketName', {
+      description: 'The S3 bucket that holds Terraform state',
+      value: bucket.bucketName,
+    });
+    if (this.lockTable) {
+      new CfnOutput(this, 'LockTableName', {
+        description: 'The DynamoDB table that holds Terraform state locks',
+        value: this.lockTable.tableName,
+      });
+    }
+  }
+
+  /**
+   * The backend settings as data. Values may be tokens.
+   *
+   * @param options the state key and workspace key prefix of one Terraform
+   * configuration, when it differs from the construct's
+   */
+  public backendConfig(options: BackendConfigOptions = {}): BackendConfig {
+    const key = options.stateKey ?? this.stateKey;
+    const workspaceKeyPrefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix;
+    throwIfFaults(`${this.node.path} backendConfig()`, [
+      ...stateKeyFaults('stateKey', key),
+      ...(workspaceKeyPrefix === undefined ? [] : workspaceKeyPrefixFaults('workspaceKeyPrefix', workspaceKeyPrefix)),
+    ]);
+    return {
+      bucket: this.bucketName,
+      key,
+      region: Stack.of(this).region,
+      dynamodbTable: this.lockTableName,
+      useLockfile: this.locking === LockingMode.DYNAMODB ? undefined : true,
+      encrypt: true,
+      kmsKeyId: this.kmsKeyIdForTerraform(),
+      workspaceKeyPrefix,
+    };
+  }
+
+  /**
+   * The `terraform { backend "s3" { ... } }` block, exactly as `terraform fmt`
+   * prints it. Unresolved values (such as the bucket name of an
+   * environment-agnostic stack) resolve when the string is used in the stack,
+   * for example in a `CfnOutput`.
+   *
+   * @param options the state key and workspace key prefix of one Terraform
+   * configuration, when it differs from the construct's
+   */
+  public renderBackendBlock(options: BackendConfigOptions = {}): string {
+    return renderBackendBlock(this.backendConfig(options));
+  }
+
+  /**
+   * The partial backend configuration for
+   * `terraform init -backend-config=backend.hcl`: the attributes of the block,
+   * without the `terraform` and `backend` wrappers.
+   *
+   * @param options the state key and workspace key prefix of one Terraform
+   * configuration, when it differs from the construct's
+   */
+  public renderBackendConfigFile(options: BackendConfigOptions = {}): string {
+    return renderBackendConfigFile(this.backendConfig(options));
+  }
+
+  /**
+   * Terraform sends `x-amz-server-side-encryption: AES256` with `encrypt = true`
+   * unless `kms_key_id` is set, and an explicit header beats the bucket's default
+   * encryption: without `kms_key_id`, state would be SSE-S3 even in a KMS bucket.
+   */
+  private kmsKeyIdForTerraform(): string | undefined {
+    switch (this.encryption) {
+      case StateEncryption.KMS:
+        return this.encryptionKey!.keyArn;
+      case StateEncryption.KMS_MANAGED:
+        return 'alias/aws/s3';
+      default:
+        return undefined;
+    }
+  }
+
+  private makeLogBucket(removalPolicy: RemovalPolicy): s3.Bucket {
+    // cdk-nag finds no fault in a bucket without access logs of its own when it
+    // is the access log destination of another bucket in the stack.
+    return new s3.Bucket(this, 'AccessLogBucket', {
+      // S3 delivers server access logs only to buckets with SSE-S3 default encryption.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy,
+    });
+  }
+}
+
+function bucketEncryption(encryption: StateEncryption, key?: kms.IKey): Partial<s3.BucketProps> {
+  switch (encryption) {
+    case StateEncryption.KMS:
+      return { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true };
+    case StateEncryption.KMS_MANAGED:
+      return { encryption: s3.BucketEncryption.KMS_MANAGED, bucketKeyEnabled: true };
+    default:
+      return { encryption: s3.BucketEncryption.S3_MANAGED };
+  }
+}
+
+function validateProps(
+  props: TerraformStateBackendProps,
+  bucketName: string,
+  stateKey: string,
+  locking: LockingMode,
+  encryption: StateEncryption,
+  accessLogs: boolean,
+): string[] {
+  const faults = [
+    ...bucketNameFaults('bucketName', bucketName),
+    ...stateKeyFaults('stateKey', stateKey),
+  ];
+  if (props.lockTableName !== undefined) {
+    faults.push(...tableNameFaults('lockTableName', props.lockTableName));
+    if (locking === LockingMode.S3_LOCKFILE) {
+      faults.push(`\`lockTableName\` is set to ${show(props.lockTableName)}, but \`locking\` is S3_LOCKFILE, which makes no table`);
+    }
+  }
+  if (props.workspaceKeyPrefix !== undefined) {
+    faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', props.workspaceKeyPrefix));
+  }
+  if (props.encryptionKey && encryption !== StateEncryption.KMS) {
+    faults.push(`\`encryptionKey\` is set, but \`encryption\` is ${encryption}; a customer-managed key needs StateEncryption.KMS`);
+  }
+  if (!accessLogs && props.serverAccessLogsBucket) {
+    faults.push('`serverAccessLogsBucket` is set, but `serverAccessLogs` is false; drop one of them');
+  }
+  if (!accessLogs && props.serverAccessLogsPrefix !== undefined) {
+    faults.push(`\`serverAccessLogsPrefix\` is set to ${show(props.serverAccessLogsPrefix)}, but \`serverAccessLogs\` is false`);
+  }
+  return faults;
+}

@@ -1,0 +1,136 @@
+import { Token } from 'aws-cdk-lib';
+
+/**
+ * Pure, token-aware validation of the names and keys a Terraform `s3` backend uses.
+ *
+ * Every function returns the list of faults it found (empty when the value is
+ * fine) so that a construct can report all of them in one error. A value that
+ * contains an unresolved token is never judged: only its literal parts could be
+ * checked, and a partial verdict would be a guess.
+ */
+
+const BUCKET_RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const BUCKET_RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
+/** Quote a value for an error message, so that empty strings and spaces are visible. */
+export function show(value: string): string {
+  return JSON.stringify(value);
+}
+
+/**
+ * Faults of an S3 general purpose bucket name.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+ */
+export function bucketNameFaults(prop: string, name: string): string[] {
+  if (Token.isUnresolved(name)) {
+    return [];
+  }
+  const faults: string[] = [];
+  const at = `\`${prop}\``;
+  if (name.length < 3 || name.length > 63) {
+    faults.push(`${at} must be 3 to 63 characters, got ${name.length}: ${show(name)}`);
+  }
+  const bad = [...new Set(name.replace(/[a-z0-9.-]/g, ''))];
+  if (bad.length > 0) {
+    faults.push(`${at} may contain only lowercase letters, digits, "." and "-", got ${bad.map(show).join(', ')} in ${show(name)}`);
+  }
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) {
+    faults.push(`${at} must start and end with a lowercase letter or digit, got ${show(name)}`);
+  }
+  for (const seq of ['..', '.-', '-.']) {
+    if (name.includes(seq)) {
+      faults.push(`${at} must not contain ${show(seq)}, got ${show(name)}`);
+    }
+  }
+  if (/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) {
+    faults.push(`${at} must not be formatted as an IP address, got ${show(name)}`);
+  }
+  for (const prefix of BUCKET_RESERVED_PREFIXES) {
+    if (name.startsWith(prefix)) {
+      faults.push(`${at} must not start with the reserved prefix ${show(prefix)}, got ${show(name)}`);
+    }
+  }
+  for (const suffix of BUCKET_RESERVED_SUFFIXES) {
+    if (name.endsWith(suffix)) {
+      faults.push(`${at} must not end with the reserved suffix ${show(suffix)}, got ${show(name)}`);
+    }
+  }
+  return faults;
+}
+
+/**
+ * Faults of a DynamoDB table name: 3 to 255 characters of `A-Z a-z 0-9 _ . -`.
+ *
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+ */
+export function tableNameFaults(prop: string, name: string): string[] {
+  if (Token.isUnresolved(name)) {
+    return [];
+  }
+  const faults: string[] = [];
+  const at = `\`${prop}\``;
+  if (name.length < 3 || name.length > 255) {
+    faults.push(`${at} must be 3 to 255 characters, got ${name.length}: ${show(name)}`);
+  }
+  const bad = [...new Set(name.replace(/[A-Za-z0-9_.-]/g, ''))];
+  if (bad.length > 0) {
+    faults.push(`${at} may contain only letters, digits, "_", "." and "-", got ${bad.map(show).join(', ')} in ${show(name)}`);
+  }
+  return faults;
+}
+
+/**
+ * Faults of the `key` Terraform writes state to: non-empty, no leading or
+ * trailing `/`, no `//` (Terraform rejects these), at most 1024 bytes (S3's
+ * object key limit).
+ */
+export function stateKeyFaults(prop: string, key: string): string[] {
+  if (Token.isUnresolved(key)) {
+    return [];
+  }
+  const at = `\`${prop}\``;
+  if (key.length === 0) {
+    return [`${at} must not be empty`];
+  }
+  const faults: string[] = [];
+  if (key.startsWith('/') || key.endsWith('/')) {
+    faults.push(`${at} must not start or end with "/", got ${show(key)}`);
+  }
+  if (key.includes('//')) {
+    faults.push(`${at} must not contain "//", got ${show(key)}`);
+  }
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > 1024) {
+    faults.push(`${at} must be at most 1024 bytes (S3's key limit), got ${bytes} bytes`);
+  }
+  return faults;
+}
+
+/**
+ * Faults of Terraform's `workspace_key_prefix`: no leading or trailing `/`.
+ * An empty prefix is valid: Terraform then keeps workspace state at
+ * `<workspace>/<key>`.
+ */
+export function workspaceKeyPrefixFaults(prop: string, prefix: string): string[] {
+  if (Token.isUnresolved(prefix)) {
+    return [];
+  }
+  const at = `\`${prop}\``;
+  if (prefix.startsWith('/') || prefix.endsWith('/')) {
+    return [`${at} must not start or end with "/", got ${show(prefix)}`];
+  }
+  return [];
+}
+
+/**
+ * Throws one error listing every fault, or returns when there are none.
+ *
+ * @param what what was being validated, e.g. the construct's path
+ */
+export function throwIfFaults(what: string, faults: string[]): void {
+  if (faults.length === 0) {
+    return;
+  }
+  throw new Error(`Invalid props for ${what}:\n${faults.map((f) => `  - ${f}`).join('\n')}`);
+}
