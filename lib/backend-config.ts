@@ -111,7 +111,7 @@ export function hclLiteral(value: HclValue): string {
     .replace(/\n/g, '\\n')
     .replace(/\r/g, '\\r')
     .replace(/\t/g, '\\t')
-    .replace(/\$\{/g, '$${')
+    .replace(/\$\{/g, '$$$${')
     .replace(/%\{/g, '%%{');
   return `"${escaped}"`;
 }

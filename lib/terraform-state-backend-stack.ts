@@ -23,6 +23,11 @@ export class TerraformStateBackendStack extends Stack {
    */
   public readonly backend: TerraformStateBackend;
 
+  /**
+   * @param scope the app (or stage) to add the stack to
+   * @param id the stack's construct ID, and its name unless `stackName` is given
+   * @param props stack settings and the backend's settings; all optional
+   */
   constructor(scope: Construct, id: string, props: TerraformStateBackendStackProps = {}) {
     super(scope, id, {
       ...props,

@@ -242,6 +242,11 @@ export class TerraformStateBackend extends Construct {
    */
   public readonly workspaceKeyPrefix?: string;
 
+  /**
+   * @param scope the construct (usually a stack) to add the backend to
+   * @param id the backend's construct ID
+   * @param props the backend's settings; all optional
+   */
   constructor(scope: Construct, id: string, props: TerraformStateBackendProps = {}) {
     super(scope, id);
 
