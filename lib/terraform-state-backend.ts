@@ -65,6 +65,20 @@ export enum StateEncryption {
 }
 
 /**
+ * Options for `grantStateReadWrite()` and `grantStateRead()`.
+ */
+export interface StateGrantOptions {
+  /**
+   * Also grant the state of non-default workspaces of the same key pattern,
+   * `<workspaceKeyPrefix>/<workspace>/<keyPattern>` (any workspace), and the
+   * listing of `<workspaceKeyPrefix>/` that Terraform does to find workspaces.
+   *
+   * @default false
+   */
+  readonly workspaces?: boolean;
+}
+
+/**
  * Properties of a `TerraformStateBackend`.
  */
 export interface TerraformStateBackendProps {
@@ -247,6 +261,9 @@ export class TerraformStateBackend extends Construct {
    * @param id the backend's construct ID
    * @param props the backend's settings; all optional
    */
+  private readonly stateBucket: s3.Bucket;
+  private readonly table?: dynamodb.Table;
+
   constructor(scope: Construct, id: string, props: TerraformStateBackendProps = {}) {
     super(scope, id);
 
@@ -295,6 +312,7 @@ export class TerraformStateBackend extends Construct {
       removalPolicy,
     });
     this.bucket = bucket;
+    this.stateBucket = bucket;
 
     if (this.logBucket) {
       // Wired at the CloudFormation level, not through `serverAccessLogsBucket`:
@@ -319,7 +337,7 @@ export class TerraformStateBackend extends Construct {
 
     if (usesTable) {
       this.lockTableName = props.lockTableName ?? 'terraform-lock';
-      this.lockTable = new dynamodb.Table(this, 'LockTable', {
+      this.lockTable = this.table = new dynamodb.Table(this, 'LockTable', {
         tableName: this.lockTableName,
         partitionKey: { name: 'LockID', type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -400,6 +418,120 @@ export class TerraformStateBackend extends Construct {
    */
   public renderBackendConfigFile(options: BackendConfigOptions = {}): string {
     return renderBackendConfigFile(this.backendConfig(options));
+  }
+
+  /**
+   * Grants what Terraform needs to read, write and lock the state of one
+   * Terraform configuration, exactly as Terraform documents it and nothing more:
+   *
+   * - `s3:ListBucket` on the bucket, narrowed by an `s3:prefix` condition to the
+   *   state keys (and `<workspaceKeyPrefix>/` with workspaces or a custom prefix);
+   * - `s3:GetObject` and `s3:PutObject` on the state objects (no `s3:DeleteObject`:
+   *   Terraform never deletes state);
+   * - with lock files, `s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on
+   *   `<state key>.tflock` only;
+   * - with the lock table, `dynamodb:DescribeTable`, `GetItem`, `PutItem` and
+   *   `DeleteItem` on the table, narrowed by a `dynamodb:LeadingKeys` condition to
+   *   the lock items `<bucket>/<state key>` and digest items `<bucket>/<state key>-md5`;
+   * - with a customer-managed key, `kms:Encrypt`, `kms:Decrypt` and
+   *   `kms:GenerateDataKey` on it.
+   *
+   * A `keyPattern` with `*` needs IAM wildcards, which cdk-nag reports
+   * (AwsSolutions-IAM5); the default pattern does not.
+   *
+   * @param grantee the principal, e.g. a CI role
+   * @param keyPattern the state key, or an IAM pattern of state keys such as
+   * `network/*` (no leading or trailing `/`, no `//`). Default: the construct's `stateKey`
+   * @param options whether to include workspaces
+   */
+  public grantStateReadWrite(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
+    const paths = this.grantedStatePaths(keyPattern, options);
+    let grant = this.grantList(grantee, paths, options)
+      .combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject'], paths));
+    if (this.locking !== LockingMode.DYNAMODB) {
+      grant = grant.combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], paths.map((p) => `${p}.tflock`)));
+    }
+    if (this.table) {
+      grant = grant.combine(this.grantItems(grantee,
+        ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        paths.flatMap((p) => [`${this.bucketName}/${p}`, `${this.bucketName}/${p}-md5`])));
+    }
+    if (this.encryptionKey) {
+      grant = grant.combine(this.encryptionKey.grant(grantee, 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'));
+    }
+    return grant;
+  }
+
+  /**
+   * Grants what `terraform_remote_state` and `terraform output` need to read the
+   * state of one Terraform configuration: the listing (as for read-write),
+   * `s3:GetObject` on the state objects, `dynamodb:GetItem` on their digest items
+   * `<bucket>/<state key>-md5` only (Terraform compares the digest on every read
+   * when `dynamodb_table` is set), and `kms:Decrypt` with a customer-managed key.
+   * No writes and no locks.
+   *
+   * @param grantee the principal, e.g. a role of a consuming configuration
+   * @param keyPattern the state key, or an IAM pattern of state keys. Default:
+   * the construct's `stateKey`
+   * @param options whether to include workspaces
+   */
+  public grantStateRead(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
+    const paths = this.grantedStatePaths(keyPattern, options);
+    let grant = this.grantList(grantee, paths, options)
+      .combine(this.grantObjects(grantee, ['s3:GetObject'], paths));
+    if (this.table) {
+      grant = grant.combine(this.grantItems(grantee, ['dynamodb:GetItem'], paths.map((p) => `${this.bucketName}/${p}-md5`)));
+    }
+    if (this.encryptionKey) {
+      grant = grant.combine(this.encryptionKey.grant(grantee, 'kms:Decrypt'));
+    }
+    return grant;
+  }
+
+  /** The state object keys a grant covers: the pattern, and its workspace paths when asked. */
+  private grantedStatePaths(keyPattern: string | undefined, options: StateGrantOptions): string[] {
+    const key = keyPattern ?? this.stateKey;
+    throwIfFaults(`${this.node.path} grant`, stateKeyFaults('keyPattern', key));
+    return options.workspaces ? [key, `${this.workspacePrefixPath()}*/${key}`] : [key];
+  }
+
+  /** `<workspaceKeyPrefix>/`, or nothing for an empty prefix (Terraform then lists the whole bucket). */
+  private workspacePrefixPath(): string {
+    const prefix = this.workspaceKeyPrefix ?? 'env:';
+    return prefix === '' ? '' : `${prefix}/`;
+  }
+
+  private grantList(grantee: iam.IGrantable, paths: string[], options: StateGrantOptions): iam.Grant {
+    // Terraform lists `<workspaceKeyPrefix>/` on every run to find workspaces; a
+    // denied listing is tolerated only for the default prefix `env:`.
+    const listsWorkspaces = options.workspaces || this.workspaceKeyPrefix !== undefined;
+    const prefixes = listsWorkspaces ? [...paths, this.workspacePrefixPath()] : paths;
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.stateBucket.bucketArn],
+      resource: this.stateBucket,
+      conditions: { StringLike: { 's3:prefix': prefixes } },
+    });
+  }
+
+  private grantObjects(grantee: iam.IGrantable, actions: string[], keys: string[]): iam.Grant {
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions,
+      resourceArns: keys.map((k) => this.stateBucket.arnForObjects(k)),
+      resource: this.stateBucket,
+    });
+  }
+
+  private grantItems(grantee: iam.IGrantable, actions: string[], leadingKeys: string[]): iam.Grant {
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions,
+      resourceArns: [this.table!.tableArn],
+      resource: this.table!,
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
+    });
   }
 
   /**

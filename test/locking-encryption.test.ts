@@ -1,0 +1,302 @@
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { LockingMode, StateEncryption, StateGrantOptions, TerraformStateBackend, TerraformStateBackendProps } from '../lib';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+const BUCKET = 'terraform-state-123456789012-eu-west-1';
+const BUCKET_ID = 'BackendStateBucketBF5F84A2';
+const BUCKET_ARN = { 'Fn::GetAtt': [BUCKET_ID, 'Arn'] };
+const objectArn = (key: string) => ({ 'Fn::Join': ['', [BUCKET_ARN, `/${key}`]] });
+const LOCKINGS = [LockingMode.DYNAMODB, LockingMode.S3_LOCKFILE, LockingMode.DYNAMODB_AND_S3_LOCKFILE];
+const ENCRYPTIONS = [StateEncryption.S3_MANAGED, StateEncryption.KMS_MANAGED, StateEncryption.KMS];
+
+function synth(props: TerraformStateBackendProps = {}) {
+  const app = new App();
+  const stack = new Stack(app, 'Stack', { env: ENV });
+  const backend = new TerraformStateBackend(stack, 'Backend', props);
+  return { app, stack, backend };
+}
+
+function ids(stack: Stack, backend: TerraformStateBackend) {
+  return {
+    table: backend.lockTable ? stack.getLogicalId(backend.lockTable.node.defaultChild as any) : undefined,
+    key: backend.encryptionKey ? stack.getLogicalId(backend.encryptionKey.node.defaultChild as any) : undefined,
+  };
+}
+
+/** The statements of the one IAM policy the grant attached to `role`. */
+function grantedStatements(props: TerraformStateBackendProps, grant: (b: TerraformStateBackend, r: iam.Role) => iam.Grant) {
+  const { stack, backend } = synth(props);
+  const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountPrincipal('123456789012') });
+  const result = grant(backend, role);
+  expect(result.success).toBe(true);
+  const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+  expect(Object.keys(policies)).toHaveLength(1);
+  return { statements: Object.values(policies)[0].Properties.PolicyDocument.Statement as unknown[], stack, backend };
+}
+
+const tableArn = (table: string) => ({ 'Fn::GetAtt': [table, 'Arn'] });
+const keyArn = (key: string) => ({ 'Fn::GetAtt': [key, 'Arn'] });
+
+describe.each(LOCKINGS)('locking %s', (locking) => {
+  const hasTable = locking !== LockingMode.S3_LOCKFILE;
+  const hasFile = locking !== LockingMode.DYNAMODB;
+
+  test(hasTable ? 'makes the lock table' : 'makes no table', () => {
+    const { stack, backend } = synth({ locking });
+    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', hasTable ? 1 : 0);
+    expect(backend.lockTable === undefined).toBe(!hasTable);
+    expect(backend.lockTableName).toBe(hasTable ? 'terraform-lock' : undefined);
+  });
+
+  test('emits dynamodb_table and use_lockfile as the mode needs', () => {
+    const { backend } = synth({ locking });
+    const block = backend.renderBackendBlock();
+    expect(block.includes('dynamodb_table')).toBe(hasTable);
+    expect(block.includes('use_lockfile')).toBe(hasFile);
+    expect(backend.backendConfig()).toMatchObject({
+      dynamodbTable: hasTable ? 'terraform-lock' : undefined,
+      useLockfile: hasFile ? true : undefined,
+    });
+  });
+
+  test('the stack outputs follow the mode', () => {
+    const { stack } = synth({ locking });
+    const outputs = Object.keys(Template.fromStack(stack).findOutputs('*'));
+    expect(outputs.some((o) => o.startsWith('BackendLockTableName'))).toBe(hasTable);
+  });
+});
+
+test('S3_LOCKFILE emits exactly this block', () => {
+  const { backend } = synth({ locking: LockingMode.S3_LOCKFILE });
+  expect(backend.renderBackendBlock()).toBe([
+    'terraform {',
+    '  backend "s3" {',
+    `    bucket       = "${BUCKET}"`,
+    '    key          = "terraform.tfstate"',
+    '    region       = "eu-west-1"',
+    '    use_lockfile = true',
+    '    encrypt      = true',
+    '  }',
+    '}',
+    '',
+  ].join('\n'));
+});
+
+test('DYNAMODB_AND_S3_LOCKFILE emits both locks', () => {
+  const { backend } = synth({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE });
+  expect(backend.renderBackendConfigFile()).toBe([
+    `bucket         = "${BUCKET}"`,
+    'key            = "terraform.tfstate"',
+    'region         = "eu-west-1"',
+    'dynamodb_table = "terraform-lock"',
+    'use_lockfile   = true',
+    'encrypt        = true',
+    '',
+  ].join('\n'));
+});
+
+test('lockTableName with S3_LOCKFILE is an error', () => {
+  expect(() => synth({ locking: LockingMode.S3_LOCKFILE, lockTableName: 'locks' })).toThrow(
+    '`lockTableName` is set to "locks", but `locking` is S3_LOCKFILE, which makes no table',
+  );
+});
+
+describe('encryption', () => {
+  test('S3_MANAGED: SSE-S3, AWS managed table key, no KMS key, no kms_key_id', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.S3_MANAGED });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: BUCKET,
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: Match.absent() }] },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
+    expect(backend.backendConfig().kmsKeyId).toBeUndefined();
+  });
+
+  test('KMS_MANAGED: aws/s3 with Bucket Keys, and kms_key_id alias/aws/s3 so Terraform does not send AES256', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: BUCKET,
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.absent() },
+          BucketKeyEnabled: true,
+        }],
+      },
+    });
+    expect(backend.renderBackendBlock()).toContain('\n    kms_key_id     = "alias/aws/s3"\n');
+  });
+
+  test('KMS: a new retained key with rotation and an alias encrypts bucket (Bucket Keys) and table; the block names its ARN', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS });
+    const template = Template.fromStack(stack);
+    const { key } = ids(stack, backend);
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/${BUCKET}`, TargetKeyId: keyArn(key!) });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: BUCKET,
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn(key!) },
+          BucketKeyEnabled: true,
+        }],
+      },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn(key!) } });
+    expect(stack.resolve(backend.backendConfig().kmsKeyId)).toEqual(keyArn(key!));
+    // the access-log bucket stays SSE-S3: S3 does not deliver logs to SSE-KMS buckets
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: Match.absent(),
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+  });
+
+  test('KMS with dots in the bucket name makes a valid alias', () => {
+    const { stack } = synth({ encryption: StateEncryption.KMS, bucketName: 'state.acme.example' });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/state-acme-example' });
+  });
+
+  test('encryptionKey alone means KMS with that key, and no new key', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: ENV });
+    const key = kms.Key.fromKeyArn(stack, 'OrgKey', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const backend = new TerraformStateBackend(stack, 'Backend', { encryptionKey: key });
+    const template = Template.fromStack(stack);
+    expect(backend.encryption).toBe(StateEncryption.KMS);
+    expect(backend.encryptionKey).toBe(key);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { KMSMasterKeyId: key.keyArn } });
+    expect(backend.renderBackendBlock()).toContain(`    kms_key_id     = "${key.keyArn}"\n`);
+  });
+
+  test('encryptionKey with another encryption is an error', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack');
+    const key = new kms.Key(stack, 'Key');
+    expect(() => new TerraformStateBackend(stack, 'Backend', { encryption: StateEncryption.KMS_MANAGED, encryptionKey: key })).toThrow(
+      '`encryptionKey` is set, but `encryption` is KMS_MANAGED; a customer-managed key needs StateEncryption.KMS',
+    );
+  });
+});
+
+describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))('%s × %s', (locking, encryption) => {
+  test('passes cdk-nag AwsSolutions with zero findings, a default-pattern grant included', () => {
+    const { stack, backend } = synth({ locking, encryption });
+    const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountPrincipal('123456789012') });
+    backend.grantStateReadWrite(role);
+    backend.grantStateRead(new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountPrincipal('123456789012') }));
+    Aspects.of(stack).add(new AwsSolutionsChecks());
+    const annotations = Annotations.fromStack(stack);
+    const findings = [
+      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ].map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+    expect(findings).toEqual([]);
+  });
+
+  test('grantStateReadWrite gives exactly what Terraform documents', () => {
+    const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateReadWrite(r));
+    const { table, key } = ids(stack, backend);
+    const expected: unknown[] = [
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate') },
+    ];
+    if (locking !== LockingMode.DYNAMODB) {
+      expected.push({ Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate.tflock') });
+    }
+    if (locking !== LockingMode.S3_LOCKFILE) {
+      expected.push({
+        Effect: 'Allow',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: tableArn(table!),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate`, `${BUCKET}/terraform.tfstate-md5`] } },
+      });
+    }
+    if (encryption === StateEncryption.KMS) {
+      expected.push({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: keyArn(key!) });
+    }
+    expect(sortActions(statements)).toEqual(expected);
+  });
+
+  test('grantStateRead gives list, get, digest read and decrypt; no writes, no locks', () => {
+    const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateRead(r));
+    const { table, key } = ids(stack, backend);
+    const expected: unknown[] = [
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: objectArn('terraform.tfstate') },
+    ];
+    if (locking !== LockingMode.S3_LOCKFILE) {
+      expected.push({
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: tableArn(table!),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate-md5`] } },
+      });
+    }
+    if (encryption === StateEncryption.KMS) {
+      expected.push({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn(key!) });
+    }
+    expect(statements).toEqual(expected);
+  });
+});
+
+describe('grant key patterns', () => {
+  const grant = (props: TerraformStateBackendProps, keyPattern?: string, options?: StateGrantOptions) =>
+    grantedStatements({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, ...props }, (b, r) => b.grantStateReadWrite(r, keyPattern, options)).statements as any[];
+
+  test('a pattern scopes objects, lock files, listing and lock items', () => {
+    const [list, objects, lockFiles, items] = grant({}, 'network/*');
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['network/*'] } });
+    expect(objects.Resource).toEqual(objectArn('network/*'));
+    expect(lockFiles.Resource).toEqual(objectArn('network/*.tflock'));
+    expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([`${BUCKET}/network/*`, `${BUCKET}/network/*-md5`]);
+  });
+
+  test('workspaces add <prefix>/*/<key> and the listing of <prefix>/', () => {
+    const [list, objects, lockFiles, items] = grant({}, undefined, { workspaces: true });
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'env:/*/terraform.tfstate', 'env:/'] } });
+    expect(objects.Resource).toEqual([objectArn('terraform.tfstate'), objectArn('env:/*/terraform.tfstate')]);
+    expect(lockFiles.Resource).toEqual([objectArn('terraform.tfstate.tflock'), objectArn('env:/*/terraform.tfstate.tflock')]);
+    expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([
+      `${BUCKET}/terraform.tfstate`, `${BUCKET}/terraform.tfstate-md5`,
+      `${BUCKET}/env:/*/terraform.tfstate`, `${BUCKET}/env:/*/terraform.tfstate-md5`,
+    ]);
+  });
+
+  test('a custom workspaceKeyPrefix is used, and always listable (Terraform fails if it is not)', () => {
+    const [list] = grant({ workspaceKeyPrefix: 'workspaces' });
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'workspaces/'] } });
+    const [, objects] = grant({ workspaceKeyPrefix: 'workspaces' }, 'app.tfstate', { workspaces: true });
+    expect(objects.Resource).toEqual([objectArn('app.tfstate'), objectArn('workspaces/*/app.tfstate')]);
+  });
+
+  test('the default pattern is the construct stateKey', () => {
+    const [, objects] = grant({ stateKey: 'core/terraform.tfstate' });
+    expect(objects.Resource).toEqual(objectArn('core/terraform.tfstate'));
+  });
+
+  test('never a * resource', () => {
+    for (const statement of grant({ encryption: StateEncryption.KMS }, '*', { workspaces: true })) {
+      expect([statement.Resource].flat()).not.toContain('*');
+    }
+  });
+
+  test('a bad pattern is an error naming keyPattern', () => {
+    const { backend, stack } = synth();
+    const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountPrincipal('123456789012') });
+    expect(() => backend.grantStateReadWrite(role, '/network/*')).toThrow('`keyPattern` must not start or end with "/", got "/network/*"');
+  });
+});
+
+/** CDK sorts the actions of merged statements; sort ours the same way for comparison. */
+function sortActions(statements: unknown[]): unknown[] {
+  return statements.map((s: any) => (Array.isArray(s.Action) ? { ...s, Action: [...s.Action].sort() } : s));
+}
