@@ -6,9 +6,14 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.dev.json' }],
+    // Transpile only: types are checked once by `tsc -p tsconfig.dev.json` in `npm test`.
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
+  // Jest's default is one worker per core less one: a single worker on the
+  // 2-core CI machine. Most of a test file's time is loading aws-cdk-lib, which
+  // two workers halve.
+  maxWorkers: 2,
 };
