@@ -1,7 +1,7 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../lib';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateReplicaStack } from '../lib';
 
 /**
  * The context keys the bootstrap app reads (`cdk synth -c key=value`).
@@ -14,7 +14,27 @@ export const CONTEXT_KEYS = [
   'workspaceKeyPrefix',
   'locking',
   'encryption',
+  'stateHistoryAdmins',
+  'replicaRegion',
+  'profile',
 ] as const;
+
+/**
+ * `default`: the construct's defaults, checked with cdk-nag's AwsSolutions pack.
+ * `hardened`: customer KMS key, cross-region replication, access logs and history
+ * protection, checked with the AwsSolutions, HIPAA Security, NIST 800-53 R5 and
+ * PCI DSS 3.2.1 packs.
+ */
+export enum Profile {
+  DEFAULT = 'default',
+  HARDENED = 'hardened',
+}
+
+/** The stacks of the bootstrap app. */
+export interface BootstrapStacks {
+  readonly backend: TerraformStateBackendStack;
+  readonly replica?: TerraformStateReplicaStack;
+}
 
 function context(app: App, key: string): string | undefined {
   const value = app.node.tryGetContext(key);
@@ -34,21 +54,55 @@ function enumContext<T extends string>(app: App, key: string, values: Record<str
 }
 
 /**
- * Adds the bootstrap stack to `app`, configured from its context, and applies
- * cdk-nag's AwsSolutions pack.
+ * Adds the bootstrap stack (and, with `replicaRegion`, the replica stack, which
+ * deploys first) to `app`, configured from its context, and applies the
+ * profile's cdk-nag packs.
  */
-export function buildBootstrapApp(app: App): TerraformStateBackendStack {
-  const stack = new TerraformStateBackendStack(app, context(app, 'stackName') ?? 'TerraformStateBackend', {
+export function buildBootstrapApp(app: App): BootstrapStacks {
+  const profile = enumContext(app, 'profile', Profile) ?? Profile.DEFAULT;
+  const replicaRegion = context(app, 'replicaRegion');
+  let encryption = enumContext(app, 'encryption', StateEncryption);
+  if (profile === Profile.HARDENED) {
+    if (!replicaRegion) {
+      throw new Error('context `profile` hardened needs `replicaRegion` (the region of the replica bucket), e.g. -c replicaRegion=eu-central-1');
+    }
+    if (encryption !== undefined && encryption !== StateEncryption.KMS) {
+      throw new Error(`context \`profile\` hardened uses a customer-managed key; \`encryption\` must be KMS or unset, got ${JSON.stringify(encryption)}`);
+    }
+    encryption = StateEncryption.KMS;
+  }
+  const stackName = context(app, 'stackName') ?? 'TerraformStateBackend';
+  const stateHistoryAdmins = context(app, 'stateHistoryAdmins')?.split(',').map((arn) => arn.trim()).filter((arn) => arn !== '');
+
+  const replica = replicaRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica`, {
+    env: { region: replicaRegion },
+    encryption: encryption === StateEncryption.KMS ? StateEncryption.KMS : StateEncryption.S3_MANAGED,
+    stateHistoryAdmins,
+  }) : undefined;
+  const backend = new TerraformStateBackendStack(app, stackName, {
     bucketName: context(app, 'bucketName'),
     lockTableName: context(app, 'lockTableName'),
     stateKey: context(app, 'stateKey'),
     workspaceKeyPrefix: context(app, 'workspaceKeyPrefix'),
     locking: enumContext(app, 'locking', LockingMode),
-    encryption: enumContext(app, 'encryption', StateEncryption),
+    encryption,
+    stateHistoryAdmins,
+    replication: replicaRegion ? { region: replicaRegion } : undefined,
   });
+  if (replica) {
+    backend.addStackDependency(replica, 'the replica bucket (and key) must exist before replication to it is configured');
+  }
+
   Aspects.of(app).add(new AwsSolutionsChecks());
-  return stack;
+  if (profile === Profile.HARDENED) {
+    Aspects.of(app).add(new HIPAASecurityChecks());
+    Aspects.of(app).add(new NIST80053R5Checks());
+    Aspects.of(app).add(new PCIDSS321Checks());
+  }
+  return { backend, replica };
 }
+
+const NAG_PACK_PREFIX = /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321)-/;
 
 /**
  * The cdk-nag findings (errors and warnings) in a synthesized assembly, one
@@ -56,6 +110,6 @@ export function buildBootstrapApp(app: App): TerraformStateBackendStack {
  */
 export function nagFindings(assembly: cxapi.CloudAssembly): string[] {
   return assembly.stacks.flatMap((stack) => stack.messages
-    .filter((m) => /^AwsSolutions-/.test(String(m.entry.data)))
+    .filter((m) => NAG_PACK_PREFIX.test(String(m.entry.data)))
     .map((m) => `${m.level}: ${m.id}: ${String(m.entry.data).split('\n')[0]}`));
 }

@@ -1,3 +1,12 @@
-export * from './backend-config';
-export * from './terraform-state-backend';
-export * from './terraform-state-backend-stack';
+export { BackendConfig, BackendConfigOptions } from './backend-config';
+export {
+  LockingMode,
+  StateEncryption,
+  StateGrantOptions,
+  StateReplication,
+  TerraformStateBackend,
+  TerraformStateBackendProps,
+} from './terraform-state-backend';
+export { TerraformStateBackendStack, TerraformStateBackendStackProps } from './terraform-state-backend-stack';
+export { TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
+export { TerraformStateReplicaStack, TerraformStateReplicaStackProps } from './terraform-state-replica-stack';

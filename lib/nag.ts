@@ -1,12 +1,17 @@
-import { CfnResource, Validations } from 'aws-cdk-lib';
+import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
- * A cdk-nag rule the library itself acknowledges, with the reason.
+ * Internal: a cdk-nag rule the library itself acknowledges, with the reason.
  */
 export interface NagAcknowledgement {
   readonly id: string;
   readonly reason: string;
+  /**
+   * The granular findings of the rule this covers (e.g. `Resource::arn:...`),
+   * for rules that report one finding per offending value.
+   */
+  readonly appliesTo?: string[];
 }
 
 /**
@@ -14,9 +19,10 @@ export interface NagAcknowledgement {
  * versions of cdk-nag, without depending on cdk-nag:
  *
  * - cdk-nag 2 reads the `cdk_nag` entry of the resource's CloudFormation
- *   metadata (`{ rules_to_suppress: [{ id, reason }] }`);
+ *   metadata (`{ rules_to_suppress: [{ id, reason, applies_to }] }`);
  * - cdk-nag 3 reads acknowledgements made with aws-cdk-lib's own
- *   `Validations.of(construct).acknowledge(...)`.
+ *   `Validations.of(construct).acknowledge(...)`, granular findings as
+ *   `<id>[<finding>]`.
  *
  * Existing `cdk_nag` entries (for example ones the user added) are kept.
  */
@@ -26,9 +32,39 @@ export function acknowledgeNagRules(resource: IConstruct, rules: NagAcknowledgem
     throw new Error(`Cannot acknowledge cdk-nag rules on ${resource.node.path}: it has no CloudFormation resource`);
   }
   const existing = cfn.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-  const ids = new Set(existing.map((r: NagAcknowledgement) => r.id));
   cfn.addMetadata('cdk_nag', {
-    rules_to_suppress: [...existing, ...rules.filter((r) => !ids.has(r.id)).map((r) => ({ id: r.id, reason: r.reason }))],
+    rules_to_suppress: [
+      ...existing,
+      ...rules.map((r) => ({ id: r.id, reason: r.reason, ...(r.appliesTo ? { applies_to: r.appliesTo } : {}) })),
+    ],
   });
-  Validations.of(cfn).acknowledge(...rules.map((r) => ({ id: r.id, reason: r.reason })));
+  Validations.of(cfn).acknowledge(...rules.flatMap((r) => (r.appliesTo
+    ? r.appliesTo.map((finding) => ({ id: `${r.id}[${finding}]`, reason: r.reason }))
+    : [{ id: r.id, reason: r.reason }])));
+}
+
+/**
+ * The text cdk-nag uses for a value in a granular finding: the value resolved,
+ * with references written `<LogicalId>` / `<LogicalId.Attribute>` and joins
+ * flattened (as cdk-nag's own `flattenCfnReference` does).
+ */
+export function nagFindingText(scope: IConstruct, value: string): string {
+  const visit = (node: unknown): string => {
+    if (typeof node === 'string') {
+      return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    }
+    const n = node as Record<string, any>;
+    if (n && n['Fn::Join']) {
+      const [delimiter, items] = n['Fn::Join'];
+      return (items as unknown[]).map(visit).join(delimiter);
+    }
+    if (n && n['Fn::GetAtt']) {
+      return `<${visit(n['Fn::GetAtt'][0])}.${visit(n['Fn::GetAtt'][1])}>`;
+    }
+    if (n && n.Ref !== undefined) {
+      return `<${visit(n.Ref)}>`;
+    }
+    return JSON.stringify(node);
+  };
+  return visit(Stack.of(scope).resolve(value));
 }

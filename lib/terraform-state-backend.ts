@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,20 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from './backend-config';
 import {
+  deliverAccessLogs,
+  hardenedBucketProps,
+  makeAccessLogBucket,
+  protectHistory,
+  stateLifecycleRules,
+} from './bucket-hardening';
+import { acknowledgeNagRules, nagFindingText } from './nag';
+import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
+import {
   bucketNameFaults,
+  integerRangeFaults,
+  lifecycleDaysFaults,
+  principalArnFaults,
+  regionFaults,
   show,
   stateKeyFaults,
   tableNameFaults,
@@ -62,6 +75,40 @@ export enum StateEncryption {
    * table: `encryptionKey`, or a new key with rotation on.
    */
   KMS = 'KMS',
+}
+
+/**
+ * Cross-region replication of every state object version.
+ *
+ * The replica bucket (and, for `StateEncryption.KMS`, its key) is made by a
+ * `TerraformStateReplica` (or `TerraformStateReplicaStack`) in the other
+ * region, deployed first. Both sides derive the names from the account and the
+ * replica region, so no cross-stack reference is needed.
+ */
+export interface StateReplication {
+  /**
+   * The region of the replica bucket; must differ from the backend's region.
+   */
+  readonly region: string;
+
+  /**
+   * Name of the replica bucket.
+   *
+   * @default - `terraform-state-replica-<account>-<region>`, the name a
+   * `TerraformStateReplica` gives it
+   */
+  readonly bucketName?: string;
+
+  /**
+   * ARN of the KMS key (or alias) in the replica region that encrypts replicas.
+   * Only used with `StateEncryption.KMS`; the key must let the replication role
+   * encrypt with it.
+   *
+   * @default - with `StateEncryption.KMS`, the alias `alias/terraform-state-replica`
+   * in the replica region, which a `TerraformStateReplica` makes and opens to the
+   * replication role
+   */
+  readonly kmsKeyArn?: string;
 }
 
 /**
@@ -152,6 +199,8 @@ export interface TerraformStateBackendProps {
    * auto-delete Lambda): empty the buckets, all versions included, first. The
    * lock table's deletion protection is turned off so that it can be deleted.
    *
+   * `RemovalPolicy.SNAPSHOT` is not allowed: S3 buckets cannot be snapshotted.
+   *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -186,6 +235,60 @@ export interface TerraformStateBackendProps {
    * @default 'state-bucket-access-logs/'
    */
   readonly serverAccessLogsPrefix?: string;
+
+  /**
+   * How long access logs are kept in the dedicated log bucket. Ignored with
+   * `serverAccessLogsBucket`.
+   *
+   * @default Duration.days(365)
+   */
+  readonly serverAccessLogsRetention?: Duration;
+
+  /**
+   * How long an old (noncurrent) version of state is kept before it expires.
+   * The newest `noncurrentVersionsToRetain` old versions never expire.
+   *
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+
+  /**
+   * How many old (noncurrent) versions of each state object are always kept,
+   * whatever their age: 1 to 100.
+   *
+   * @default 10
+   */
+  readonly noncurrentVersionsToRetain?: number;
+
+  /**
+   * Deny `s3:DeleteObjectVersion` on the state bucket to every principal except
+   * `stateHistoryAdmins`, so that no one (a compromised pipeline role included)
+   * can erase old versions of state. Terraform never deletes object versions,
+   * and lifecycle expiry is not affected.
+   *
+   * @default true
+   */
+  readonly protectStateHistory?: boolean;
+
+  /**
+   * ARNs of the principals (roles, users) that may still delete object versions
+   * when `protectStateHistory` is on, matched with `aws:PrincipalArn`
+   * (wildcards allowed, e.g. for SSO role names).
+   *
+   * @default - none: no principal may delete object versions
+   */
+  readonly stateHistoryAdmins?: string[];
+
+  /**
+   * Replicate every state object version, delete markers included, to a bucket
+   * in another region.
+   *
+   * Not available with `StateEncryption.KMS_MANAGED`: the `aws/s3` key's policy
+   * cannot be opened to the replication role. Use `KMS` or `S3_MANAGED`.
+   *
+   * @default - no replication
+   */
+  readonly replication?: StateReplication;
 }
 
 /**
@@ -256,14 +359,14 @@ export class TerraformStateBackend extends Construct {
    */
   public readonly workspaceKeyPrefix?: string;
 
+  private readonly stateBucket: s3.Bucket;
+  private readonly table?: dynamodb.Table;
+
   /**
    * @param scope the construct (usually a stack) to add the backend to
    * @param id the backend's construct ID
    * @param props the backend's settings; all optional
    */
-  private readonly stateBucket: s3.Bucket;
-  private readonly table?: dynamodb.Table;
-
   constructor(scope: Construct, id: string, props: TerraformStateBackendProps = {}) {
     super(scope, id);
 
@@ -277,7 +380,7 @@ export class TerraformStateBackend extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const accessLogs = props.serverAccessLogs ?? true;
 
-    throwIfFaults(this.node.path, validateProps(props, this.bucketName, this.stateKey, this.locking, this.encryption, accessLogs));
+    throwIfFaults(this.node.path, validateProps(props, stack.region, this.bucketName, this.stateKey, this.locking, this.encryption, accessLogs));
 
     if (removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-terraform-state-backend:removalPolicyDestroy',
@@ -298,41 +401,32 @@ export class TerraformStateBackend extends Construct {
       });
     }
 
-    this.logBucket = accessLogs ? (props.serverAccessLogsBucket ?? this.makeLogBucket(removalPolicy)) : undefined;
     const logPrefix = props.serverAccessLogsPrefix ?? 'state-bucket-access-logs/';
+    this.logBucket = accessLogs
+      ? (props.serverAccessLogsBucket ?? makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy,
+        props.serverAccessLogsRetention ?? Duration.days(365)))
+      : undefined;
 
     const bucket = new s3.Bucket(this, 'StateBucket', {
+      ...hardenedBucketProps(removalPolicy),
       bucketName: this.bucketName,
-      versioned: true,
       ...bucketEncryption(this.encryption, this.encryptionKey),
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      removalPolicy,
+      lifecycleRules: stateLifecycleRules({
+        noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
+        noncurrentVersionsToRetain: props.noncurrentVersionsToRetain ?? 10,
+      }),
     });
     this.bucket = bucket;
     this.stateBucket = bucket;
 
     if (this.logBucket) {
-      // Wired at the CloudFormation level, not through `serverAccessLogsBucket`:
-      // without the app-level feature flag `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`
-      // that prop would switch the log bucket to the LogDeliveryWrite ACL.
-      (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
-        destinationBucketName: this.logBucket.bucketName,
-        logFilePrefix: logPrefix,
-      };
-      this.logBucket.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowStateBucketAccessLogDelivery',
-        effect: iam.Effect.ALLOW,
-        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-        actions: ['s3:PutObject'],
-        resources: [this.logBucket.arnForObjects(`${logPrefix}*`)],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-          StringEquals: { 'aws:SourceAccount': stack.account },
-        },
-      }));
+      deliverAccessLogs(bucket, this.logBucket, logPrefix, 'AllowStateBucketAccessLogDelivery');
+    }
+    if (props.protectStateHistory ?? true) {
+      protectHistory(bucket, props.stateHistoryAdmins ?? []);
+    }
+    if (props.replication) {
+      this.replicate(bucket, props.replication);
     }
 
     if (usesTable) {
@@ -348,6 +442,11 @@ export class TerraformStateBackend extends Construct {
           : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
         removalPolicy,
       });
+      acknowledgeNagRules(this.table, ['HIPAA.Security', 'NIST.800.53.R5'].map((pack) => ({
+        id: `${pack}-DynamoDBInBackupPlan`,
+        reason: 'The lock table holds only transient lock items and state digests that Terraform rewrites on every state write; ' +
+          'point-in-time recovery and deletion protection are on, and a backup would restore stale locks.',
+      })));
     }
 
     new CfnOutput(this, 'BackendBlock', {
@@ -466,8 +565,9 @@ export class TerraformStateBackend extends Construct {
    * Grants what `terraform_remote_state` and `terraform output` need to read the
    * state of one Terraform configuration: the listing (as for read-write),
    * `s3:GetObject` on the state objects, `dynamodb:GetItem` on their digest items
-   * `<bucket>/<state key>-md5` only (Terraform compares the digest on every read
-   * when `dynamodb_table` is set), and `kms:Decrypt` with a customer-managed key.
+   * `<bucket>/<state key>-md5` only (with `dynamodb_table` set, Terraform checks
+   * the state against its digest on every read, and warns when it cannot), and
+   * `kms:Decrypt` with a customer-managed key.
    * No writes and no locks.
    *
    * @param grantee the principal, e.g. a role of a consuming configuration
@@ -535,6 +635,75 @@ export class TerraformStateBackend extends Construct {
   }
 
   /**
+   * Replicates every object version and delete marker to the replica bucket,
+   * through a role that may do exactly that.
+   */
+  private replicate(bucket: s3.Bucket, replication: StateReplication): void {
+    const stack = Stack.of(this);
+    const destinationName = replication.bucketName ?? replicaBucketName(stack.account, replication.region);
+    // From the name, not `bucket.bucketArn`: the bucket depends on the policy
+    // (replication is configured once the role may replicate), so the policy
+    // must not depend on the bucket.
+    const sourceArn = stack.formatArn({ service: 's3', region: '', account: '', resource: this.bucketName });
+    const destinationArn = stack.formatArn({ service: 's3', region: '', account: '', resource: destinationName });
+    const destinationKeyArn = this.encryptionKey
+      ? replication.kmsKeyArn ?? stack.formatArn({ service: 'kms', region: replication.region, resource: REPLICA_KEY_ALIAS })
+      : undefined;
+
+    const role = new iam.Role(this, 'ReplicationRole', {
+      roleName: replicationRoleName(replication.region),
+      assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
+      description: `Replicates Terraform state from ${this.bucketName} to ${destinationName}`,
+    });
+    const policy = new iam.ManagedPolicy(this, 'ReplicationPolicy', {
+      description: `Replication of Terraform state from ${this.bucketName} to ${destinationName}`,
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
+          resources: [sourceArn],
+        }),
+        new iam.PolicyStatement({
+          actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+          resources: [`${sourceArn}/*`],
+        }),
+        new iam.PolicyStatement({
+          actions: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
+          resources: [`${destinationArn}/*`],
+        }),
+        ...(this.encryptionKey ? [new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [this.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${Aws.URL_SUFFIX}` } },
+        })] : []),
+      ],
+    });
+    acknowledgeNagRules(policy, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
+      appliesTo: [`${sourceArn}/*`, `${destinationArn}/*`].map((arn) => `Resource::${nagFindingText(this, arn)}`),
+    }]);
+
+    const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.replicationConfiguration = {
+      role: role.roleArn,
+      rules: [{
+        id: 'ReplicateAllStateVersions',
+        status: 'Enabled',
+        priority: 1,
+        filter: { prefix: '' },
+        deleteMarkerReplication: { status: 'Enabled' },
+        destination: {
+          bucket: destinationArn,
+          encryptionConfiguration: destinationKeyArn ? { replicaKmsKeyId: destinationKeyArn } : undefined,
+        },
+        sourceSelectionCriteria: destinationKeyArn ? { sseKmsEncryptedObjects: { status: 'Enabled' } } : undefined,
+      }],
+    };
+    cfnBucket.node.addDependency(policy);
+  }
+
+  /**
    * Terraform sends `x-amz-server-side-encryption: AES256` with `encrypt = true`
    * unless `kms_key_id` is set, and an explicit header beats the bucket's default
    * encryption: without `kms_key_id`, state would be SSE-S3 even in a KMS bucket.
@@ -550,20 +719,6 @@ export class TerraformStateBackend extends Construct {
     }
   }
 
-  private makeLogBucket(removalPolicy: RemovalPolicy): s3.Bucket {
-    // cdk-nag finds no fault in a bucket without access logs of its own when it
-    // is the access log destination of another bucket in the stack.
-    return new s3.Bucket(this, 'AccessLogBucket', {
-      // S3 delivers server access logs only to buckets with SSE-S3 default encryption.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      removalPolicy,
-    });
-  }
 }
 
 function bucketEncryption(encryption: StateEncryption, key?: kms.IKey): Partial<s3.BucketProps> {
@@ -579,6 +734,7 @@ function bucketEncryption(encryption: StateEncryption, key?: kms.IKey): Partial<
 
 function validateProps(
   props: TerraformStateBackendProps,
+  region: string,
   bucketName: string,
   stateKey: string,
   locking: LockingMode,
@@ -598,11 +754,44 @@ function validateProps(
   if (props.workspaceKeyPrefix !== undefined) {
     faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', props.workspaceKeyPrefix));
   }
+  if (props.removalPolicy === RemovalPolicy.SNAPSHOT) {
+    faults.push('`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support');
+  }
   if (props.encryptionKey && encryption !== StateEncryption.KMS) {
     faults.push(`\`encryptionKey\` is set, but \`encryption\` is ${encryption}; a customer-managed key needs StateEncryption.KMS`);
   }
   if (!accessLogs && props.serverAccessLogsBucket) {
     faults.push('`serverAccessLogsBucket` is set, but `serverAccessLogs` is false; drop one of them');
+  }
+  if (props.noncurrentVersionExpiration) {
+    faults.push(...lifecycleDaysFaults('noncurrentVersionExpiration', props.noncurrentVersionExpiration));
+  }
+  if (props.noncurrentVersionsToRetain !== undefined) {
+    faults.push(...integerRangeFaults('noncurrentVersionsToRetain', props.noncurrentVersionsToRetain, 1, 100));
+  }
+  if (props.serverAccessLogsRetention) {
+    faults.push(...lifecycleDaysFaults('serverAccessLogsRetention', props.serverAccessLogsRetention));
+  }
+  for (const arn of props.stateHistoryAdmins ?? []) {
+    faults.push(...principalArnFaults('stateHistoryAdmins', arn));
+  }
+  if (props.protectStateHistory === false && (props.stateHistoryAdmins ?? []).length > 0) {
+    faults.push('`stateHistoryAdmins` is set, but `protectStateHistory` is false; without the deny there is nothing to exempt them from');
+  }
+  if (props.replication) {
+    faults.push(...regionFaults('replication.region', props.replication.region));
+    if (!Token.isUnresolved(props.replication.region) && !Token.isUnresolved(region) && props.replication.region === region) {
+      faults.push(`\`replication.region\` must differ from the backend's region, got ${show(region)} for both`);
+    }
+    if (props.replication.bucketName !== undefined) {
+      faults.push(...bucketNameFaults('replication.bucketName', props.replication.bucketName));
+    }
+    if (encryption === StateEncryption.KMS_MANAGED) {
+      faults.push('`replication` is set, but `encryption` is KMS_MANAGED, whose aws/s3 key cannot be opened to the replication role; use KMS or S3_MANAGED');
+    }
+    if (props.replication.kmsKeyArn !== undefined && encryption !== StateEncryption.KMS) {
+      faults.push(`\`replication.kmsKeyArn\` is set, but \`encryption\` is ${encryption}; replicas are KMS-encrypted only with StateEncryption.KMS`);
+    }
   }
   if (!accessLogs && props.serverAccessLogsPrefix !== undefined) {
     faults.push(`\`serverAccessLogsPrefix\` is set to ${show(props.serverAccessLogsPrefix)}, but \`serverAccessLogs\` is false`);

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 
 /**
  * Pure, token-aware validation of the names and keys a Terraform `s3` backend uses.
@@ -119,6 +119,61 @@ export function workspaceKeyPrefixFaults(prop: string, prefix: string): string[]
   const at = `\`${prop}\``;
   if (prefix.startsWith('/') || prefix.endsWith('/')) {
     return [`${at} must not start or end with "/", got ${show(prefix)}`];
+  }
+  return [];
+}
+
+/**
+ * Faults of a whole number that must lie in `[min, max]`.
+ */
+export function integerRangeFaults(prop: string, value: number, min: number, max: number): string[] {
+  if (Token.isUnresolved(value)) {
+    return [];
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    return [`\`${prop}\` must be a whole number from ${min} to ${max}, got ${value}`];
+  }
+  return [];
+}
+
+/**
+ * Faults of a duration that S3 lifecycle rules take: a whole number of days, at least one.
+ */
+export function lifecycleDaysFaults(prop: string, value: Duration): string[] {
+  if (value.isUnresolved()) {
+    return [];
+  }
+  const days = value.toDays({ integral: false });
+  if (!Number.isInteger(days) || days < 1) {
+    return [`\`${prop}\` must be a whole number of days, at least 1, got ${value.toHumanString()}`];
+  }
+  return [];
+}
+
+/**
+ * Faults of an IAM principal ARN as `aws:PrincipalArn` matches it
+ * (`arn:<partition>:iam::<account>:root|user/...|role/...`, or an STS
+ * `assumed-role/...` or `federated-user/...`); `*` and `?` wildcards are allowed.
+ */
+export function principalArnFaults(prop: string, arn: string): string[] {
+  if (Token.isUnresolved(arn)) {
+    return [];
+  }
+  if (!/^arn:aws(-[a-z]+)*:(iam::[0-9*?]{1,12}:(root|user\/.+|role\/.+)|sts::[0-9*?]{1,12}:(assumed-role|federated-user)\/.+)$/.test(arn)) {
+    return [`\`${prop}\` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got ${show(arn)}`];
+  }
+  return [];
+}
+
+/**
+ * Faults of an AWS region name such as `eu-west-1` or `us-gov-west-1`.
+ */
+export function regionFaults(prop: string, region: string): string[] {
+  if (Token.isUnresolved(region)) {
+    return [];
+  }
+  if (!/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/.test(region)) {
+    return [`\`${prop}\` must be an AWS region name such as "eu-central-1", got ${show(region)}`];
   }
   return [];
 }

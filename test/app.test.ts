@@ -6,7 +6,7 @@ import { buildBootstrapApp, nagFindings } from '../bin/app';
 
 function synthApp(context: Record<string, string> = {}) {
   const app = new App({ context });
-  const stack = buildBootstrapApp(app);
+  const stack = buildBootstrapApp(app).backend;
   const assembly = app.synth();
   return { app, stack, assembly, artifact: assembly.getStackArtifact(stack.artifactId) };
 }
@@ -59,6 +59,16 @@ describe('bootstrap app', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'acme-locks' });
     expect(stack.backend.stateKey).toBe('core/terraform.tfstate');
     expect(stack.backend.workspaceKeyPrefix).toBe('ws');
+  });
+
+  test.each([
+    ['S3_LOCKFILE', 'KMS'],
+    ['DYNAMODB_AND_S3_LOCKFILE', 'KMS_MANAGED'],
+  ])('reads locking=%s and encryption=%s from context, still with zero cdk-nag findings', (locking, encryption) => {
+    const { assembly, stack } = synthApp({ locking, encryption });
+    expect(stack.backend.locking).toBe(locking);
+    expect(stack.backend.encryption).toBe(encryption);
+    expect(nagFindings(assembly)).toEqual([]);
   });
 
   test('rejects an unknown locking or encryption value, naming the context key', () => {

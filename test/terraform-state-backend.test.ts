@@ -78,6 +78,10 @@ describe('state bucket', () => {
             Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
             Resource: bucketAndObjects,
           },
+          {
+            Sid: 'DenyStateHistoryDeletion', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:DeleteObjectVersion',
+            Resource: bucketAndObjects[1],
+          },
         ],
       },
     });
@@ -212,9 +216,15 @@ describe('removalPolicy', () => {
     Annotations.fromStack(stack).hasWarning('/Stack/Backend', Match.stringLikeRegexp('removalPolicy is DESTROY'));
   });
 
-  test('SNAPSHOT keeps deletion protection on', () => {
-    const { template } = synth({ removalPolicy: RemovalPolicy.SNAPSHOT });
-    template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+  test('RETAIN_ON_UPDATE_OR_DELETE keeps deletion protection on', () => {
+    const { template } = synth({ removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+    template.hasResource('AWS::DynamoDB::Table', { Properties: { DeletionProtectionEnabled: true }, DeletionPolicy: 'RetainExceptOnCreate' });
+  });
+
+  test('SNAPSHOT is an error: S3 buckets cannot be snapshotted', () => {
+    expect(() => synth({ removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(
+      '`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support',
+    );
   });
 
   test('RETAIN by default raises no warning', () => {

@@ -1,0 +1,202 @@
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import {
+  deliverAccessLogs,
+  hardenedBucketProps,
+  makeAccessLogBucket,
+  protectHistory,
+  stateLifecycleRules,
+} from './bucket-hardening';
+import { acknowledgeNagRules } from './nag';
+import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
+import { StateEncryption } from './terraform-state-backend';
+import {
+  bucketNameFaults,
+  integerRangeFaults,
+  lifecycleDaysFaults,
+  principalArnFaults,
+  throwIfFaults,
+} from './validation';
+
+/**
+ * Properties of a `TerraformStateReplica`.
+ */
+export interface TerraformStateReplicaProps {
+  /**
+   * Name of the replica bucket.
+   *
+   * @default - `terraform-state-replica-<account>-<region>`, the name a
+   * `TerraformStateBackend` with `replication` expects
+   */
+  readonly bucketName?: string;
+
+  /**
+   * How replicas are encrypted: `S3_MANAGED`, or `KMS` for a new
+   * customer-managed key (rotation on, alias `alias/terraform-state-replica`,
+   * retained) that the replication role may encrypt with. Use `KMS` when the
+   * backend uses `StateEncryption.KMS`.
+   *
+   * @default StateEncryption.S3_MANAGED
+   */
+  readonly encryption?: StateEncryption;
+
+  /**
+   * What happens to the replica bucket, its log bucket and its key when they
+   * are removed from the stack or the stack is deleted.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long an old version of a replica is kept; the newest
+   * `noncurrentVersionsToRetain` never expire.
+   *
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+
+  /**
+   * How many old versions of each replica are always kept: 1 to 100.
+   *
+   * @default 10
+   */
+  readonly noncurrentVersionsToRetain?: number;
+
+  /**
+   * Deny `s3:DeleteObjectVersion` on the replica bucket to every principal
+   * except `stateHistoryAdmins`.
+   *
+   * @default true
+   */
+  readonly protectStateHistory?: boolean;
+
+  /**
+   * Principal ARNs that may still delete object versions (`aws:PrincipalArn`).
+   *
+   * @default - none
+   */
+  readonly stateHistoryAdmins?: string[];
+
+  /**
+   * How long the replica bucket's access logs are kept in its log bucket.
+   *
+   * @default Duration.days(365)
+   */
+  readonly serverAccessLogsRetention?: Duration;
+}
+
+/**
+ * The destination of a `TerraformStateBackend`'s `replication`, in another
+ * region: a versioned, private, TLS-only bucket (with its own access-log
+ * bucket, version lifecycle and history protection) and, with
+ * `StateEncryption.KMS`, a key the replication role may encrypt with.
+ *
+ * Deploy it before the backend. Its names derive from the account and its
+ * region, so the backend refers to it without cross-stack references.
+ */
+export class TerraformStateReplica extends Construct {
+  /**
+   * The replica bucket.
+   */
+  public readonly bucket: s3.IBucket;
+
+  /**
+   * The bucket that receives the replica bucket's access logs.
+   */
+  public readonly logBucket: s3.IBucket;
+
+  /**
+   * The key that encrypts replicas; undefined unless `encryption` is `KMS`.
+   */
+  public readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The name of the replica bucket (may be a token).
+   */
+  public readonly bucketName: string;
+
+  /**
+   * @param scope the construct (usually a stack in the replica region)
+   * @param id the replica's construct ID
+   * @param props the replica's settings; all optional
+   */
+  constructor(scope: Construct, id: string, props: TerraformStateReplicaProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const encryption = props.encryption ?? StateEncryption.S3_MANAGED;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
+
+    throwIfFaults(this.node.path, [
+      ...bucketNameFaults('bucketName', this.bucketName),
+      ...(props.removalPolicy === RemovalPolicy.SNAPSHOT
+        ? ['`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support'] : []),
+      ...(encryption === StateEncryption.KMS_MANAGED
+        ? ['`encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED'] : []),
+      ...(props.noncurrentVersionExpiration ? lifecycleDaysFaults('noncurrentVersionExpiration', props.noncurrentVersionExpiration) : []),
+      ...(props.noncurrentVersionsToRetain !== undefined ? integerRangeFaults('noncurrentVersionsToRetain', props.noncurrentVersionsToRetain, 1, 100) : []),
+      ...(props.serverAccessLogsRetention ? lifecycleDaysFaults('serverAccessLogsRetention', props.serverAccessLogsRetention) : []),
+      ...(props.stateHistoryAdmins ?? []).flatMap((arn) => principalArnFaults('stateHistoryAdmins', arn)),
+    ]);
+    if (removalPolicy === RemovalPolicy.DESTROY) {
+      Annotations.of(this).addWarningV2('cdk-terraform-state-backend:replicaRemovalPolicyDestroy',
+        'removalPolicy is DESTROY: deleting the stack deletes the replica buckets once they are empty.');
+    }
+
+    if (encryption === StateEncryption.KMS) {
+      const key = new kms.Key(this, 'ReplicaKey', {
+        description: `Encrypts replicated Terraform state in ${this.bucketName}`,
+        enableKeyRotation: true,
+        alias: REPLICA_KEY_ALIAS,
+        removalPolicy,
+      });
+      // The replication role lives in the backend's stack, deployed after this
+      // one: a key policy that named it as principal would be rejected until it
+      // exists, so it is matched by ARN instead.
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AllowStateReplicationToEncrypt',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${stack.account}:role/${replicationRoleName(stack.region)}` },
+          StringEquals: { 'kms:ViaService': `s3.${stack.region}.${Aws.URL_SUFFIX}` },
+        },
+      }));
+      this.encryptionKey = key;
+    }
+
+    this.logBucket = makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy,
+      props.serverAccessLogsRetention ?? Duration.days(365));
+    const bucket = new s3.Bucket(this, 'ReplicaBucket', {
+      ...hardenedBucketProps(removalPolicy),
+      bucketName: this.bucketName,
+      ...(this.encryptionKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
+      lifecycleRules: stateLifecycleRules({
+        noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
+        noncurrentVersionsToRetain: props.noncurrentVersionsToRetain ?? 10,
+      }),
+    });
+    this.bucket = bucket;
+    deliverAccessLogs(bucket, this.logBucket, 'replica-bucket-access-logs/', 'AllowReplicaBucketAccessLogDelivery');
+    if (props.protectStateHistory ?? true) {
+      protectHistory(bucket, props.stateHistoryAdmins ?? []);
+    }
+    acknowledgeNagRules(bucket, [
+      { id: 'HIPAA.Security-S3BucketReplicationEnabled', reason: 'This bucket is itself the cross-region replica of the Terraform state bucket.' },
+      { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'This bucket is itself the cross-region replica of the Terraform state bucket.' },
+      { id: 'PCI.DSS.321-S3BucketReplicationEnabled', reason: 'This bucket is itself the cross-region replica of the Terraform state bucket.' },
+    ]);
+
+    new CfnOutput(this, 'ReplicaBucketName', {
+      description: 'The S3 bucket that holds replicas of Terraform state',
+      value: bucket.bucketName,
+    });
+  }
+}

@@ -1,0 +1,370 @@
+import { App, Aspects, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { HIPAASecurityChecks } from 'cdk-nag';
+import {
+  AwsSolutionsChecks as AwsSolutionsChecksV3,
+  HIPAASecurityChecks as HIPAASecurityChecksV3,
+  NIST80053R5Checks as NIST80053R5ChecksV3,
+  PCIDSS321Checks as PCIDSS321ChecksV3,
+} from 'cdk-nag-v3';
+import { buildBootstrapApp } from '../bin/app';
+import { StateEncryption, TerraformStateBackend, TerraformStateBackendProps, TerraformStateReplica } from '../lib';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+const BUCKET = 'terraform-state-123456789012-eu-west-1';
+/** An ARN as CDK renders it in a stack: the partition is a reference. */
+const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
+
+function synth(props: TerraformStateBackendProps = {}, env = true) {
+  const stack = new Stack(new App(), 'Stack', env ? { env: ENV } : {});
+  const backend = new TerraformStateBackend(stack, 'Backend', props);
+  return { stack, backend, template: Template.fromStack(stack) };
+}
+
+function stateBucketId(stack: Stack, backend: TerraformStateBackend): string {
+  return stack.getLogicalId(backend.bucket.node.defaultChild as s3.CfnBucket);
+}
+
+function bucketPolicyStatements(template: Template, bucketId: string): any[] {
+  const policies = Object.values(template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }));
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
+describe('old versions of state', () => {
+  test('expire after 90 days, except the newest 10; delete markers and stale uploads are cleaned up', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: BUCKET,
+      LifecycleConfiguration: {
+        Rules: [{
+          Id: 'KeepRecentStateVersions',
+          Status: 'Enabled',
+          NoncurrentVersionExpiration: { NoncurrentDays: 90, NewerNoncurrentVersions: 10 },
+          ExpiredObjectDeleteMarker: true,
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+          ExpirationInDays: Match.absent(),
+        }],
+      },
+    });
+  });
+
+  test('follow noncurrentVersionExpiration and noncurrentVersionsToRetain', () => {
+    const { template } = synth({ noncurrentVersionExpiration: Duration.days(400), noncurrentVersionsToRetain: 100 });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: BUCKET,
+      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 400, NewerNoncurrentVersions: 100 } })] },
+    });
+  });
+
+  test('access logs expire after 365 days by default, or serverAccessLogsRetention', () => {
+    for (const [props, days] of [[{}, 365], [{ serverAccessLogsRetention: Duration.days(30) }, 30]] as const) {
+      const { template } = synth(props);
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LoggingConfiguration: Match.absent(),
+        LifecycleConfiguration: { Rules: [{ Id: 'ExpireAccessLogs', Status: 'Enabled', ExpirationInDays: days, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }] },
+      });
+    }
+  });
+});
+
+describe('state history protection', () => {
+  test('denies s3:DeleteObjectVersion to everyone by default, and nothing else beyond the TLS rules', () => {
+    const { template, stack, backend } = synth();
+    const id = stateBucketId(stack, backend);
+    const statements = bucketPolicyStatements(template, id);
+    expect(statements.filter((s) => s.Effect === 'Deny').map((s) => s.Action)).toEqual(['s3:*', 's3:*', 's3:DeleteObjectVersion']);
+    expect(statements[2]).toEqual({
+      Sid: 'DenyStateHistoryDeletion',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:DeleteObjectVersion',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*']] },
+    });
+  });
+
+  test('exempts stateHistoryAdmins by aws:PrincipalArn', () => {
+    const admins = ['arn:aws:iam::123456789012:role/StateAdmin', 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*'];
+    const { template, stack, backend } = synth({ stateHistoryAdmins: admins });
+    const statement = bucketPolicyStatements(template, stateBucketId(stack, backend)).find((s) => s.Sid === 'DenyStateHistoryDeletion');
+    expect(statement.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': admins } });
+  });
+
+  test('can be turned off', () => {
+    const { template, stack, backend } = synth({ protectStateHistory: false });
+    expect(bucketPolicyStatements(template, stateBucketId(stack, backend)).map((s) => s.Action)).not.toContain('s3:DeleteObjectVersion');
+  });
+});
+
+describe('replication', () => {
+  test('S3_MANAGED: every version and delete marker to the derived replica bucket, through a least-privilege role', () => {
+    const { template, stack, backend } = synth({ replication: { region: 'eu-central-1' } });
+    const id = stateBucketId(stack, backend);
+    const roles = template.findResources('AWS::IAM::Role');
+    const roleId = Object.keys(roles)[0];
+    expect(Object.keys(roles)).toHaveLength(1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'terraform-state-replication-to-eu-central-1',
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' } }] },
+    });
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        BucketName: BUCKET,
+        ReplicationConfiguration: {
+          Role: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Rules: [{
+            Id: 'ReplicateAllStateVersions',
+            Status: 'Enabled',
+            Priority: 1,
+            Filter: { Prefix: '' },
+            DeleteMarkerReplication: { Status: 'Enabled' },
+            Destination: { Bucket: arn(':s3:::terraform-state-replica-123456789012-eu-central-1'), EncryptionConfiguration: Match.absent() },
+            SourceSelectionCriteria: Match.absent(),
+          }],
+        },
+      },
+      DependsOn: [Match.stringLikeRegexp('^BackendReplicationPolicy')],
+    });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: ['s3:GetReplicationConfiguration', 's3:ListBucket'], Resource: arn(`:s3:::${BUCKET}`) },
+          { Effect: 'Allow', Action: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'], Resource: arn(`:s3:::${BUCKET}/*`) },
+          { Effect: 'Allow', Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'], Resource: arn(':s3:::terraform-state-replica-123456789012-eu-central-1/*') },
+        ],
+      },
+    });
+    expect(id).toBeDefined();
+  });
+
+  test('KMS: replicas encrypted with the replica key by alias; the role may decrypt the source key through S3 only', () => {
+    const { template, stack, backend } = synth({ encryption: StateEncryption.KMS, replication: { region: 'eu-central-1' } });
+    const keyId = stack.getLogicalId(backend.encryptionKey!.node.defaultChild as any);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: BUCKET,
+      ReplicationConfiguration: {
+        Rules: [Match.objectLike({
+          Destination: {
+            Bucket: arn(':s3:::terraform-state-replica-123456789012-eu-central-1'),
+            EncryptionConfiguration: { ReplicaKmsKeyID: arn(':kms:eu-central-1:123456789012:alias/terraform-state-replica') },
+          },
+          SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } },
+        })],
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([{
+          Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] } } },
+        }]),
+      },
+    });
+  });
+
+  test('takes a replica bucketName and kmsKeyArn', () => {
+    const { template } = synth({
+      encryption: StateEncryption.KMS,
+      replication: { region: 'us-east-2', bucketName: 'acme-state-dr', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ReplicationConfiguration: {
+        Rules: [Match.objectLike({
+          Destination: {
+            Bucket: arn(':s3:::acme-state-dr'),
+            EncryptionConfiguration: { ReplicaKmsKeyID: 'arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+          },
+        })],
+      },
+    });
+  });
+});
+
+describe('TerraformStateReplica', () => {
+  function replica(encryption?: StateEncryption) {
+    const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
+    const r = new TerraformStateReplica(stack, 'Replica', { encryption });
+    return { stack, replica: r, template: Template.fromStack(stack) };
+  }
+
+  test('makes the bucket the backend expects: versioned, private, TLS-only, lifecycle, history protection, access logs', () => {
+    const { template, stack, replica: r } = replica();
+    const id = stack.getLogicalId(r.bucket.node.defaultChild as s3.CfnBucket);
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        BucketName: 'terraform-state-replica-123456789012-eu-central-1',
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'replica-bucket-access-logs/' }),
+        LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90, NewerNoncurrentVersions: 10 } })] },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    expect(bucketPolicyStatements(template, id).map((s) => s.Action)).toEqual(['s3:*', 's3:*', 's3:DeleteObjectVersion']);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+  });
+
+  test('KMS: a retained, rotating key under alias/terraform-state-replica that only the replication role may encrypt with, through S3', () => {
+    const { template, stack, replica: r } = replica(StateEncryption.KMS);
+    const keyId = stack.getLogicalId(r.encryptionKey!.node.defaultChild as any);
+    template.hasResource('AWS::KMS::Key', {
+      Properties: {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([{
+            Sid: 'AllowStateReplicationToEncrypt',
+            Effect: 'Allow',
+            Principal: { AWS: '*' },
+            Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+            Resource: '*',
+            Condition: {
+              ArnEquals: { 'aws:PrincipalArn': arn(':iam::123456789012:role/terraform-state-replication-to-eu-central-1') },
+              StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-central-1.', { Ref: 'AWS::URLSuffix' }]] } },
+            },
+          }]),
+        },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/terraform-state-replica', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'terraform-state-replica-123456789012-eu-central-1',
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } }, BucketKeyEnabled: true }] },
+    });
+  });
+
+  test('rejects bad input, naming the prop', () => {
+    const stack = new Stack(new App(), 'Replica');
+    expect(() => new TerraformStateReplica(stack, 'Replica', {
+      bucketName: 'X', encryption: StateEncryption.KMS_MANAGED, noncurrentVersionsToRetain: 0, stateHistoryAdmins: ['admin'],
+    })).toThrow([
+      'Invalid props for Replica/Replica:',
+      '  - `bucketName` must be 3 to 63 characters, got 1: "X"',
+      '  - `bucketName` may contain only lowercase letters, digits, "." and "-", got "X" in "X"',
+      '  - `bucketName` must start and end with a lowercase letter or digit, got "X"',
+      '  - `encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED',
+      '  - `noncurrentVersionsToRetain` must be a whole number from 1 to 100, got 0',
+      '  - `stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "admin"',
+    ].join('\n'));
+  });
+});
+
+describe('bad input', () => {
+  test.each<[string, TerraformStateBackendProps, string]>([
+    ['noncurrentVersionsToRetain below 1', { noncurrentVersionsToRetain: 0 }, '`noncurrentVersionsToRetain` must be a whole number from 1 to 100, got 0'],
+    ['noncurrentVersionsToRetain above 100', { noncurrentVersionsToRetain: 101 }, '`noncurrentVersionsToRetain` must be a whole number from 1 to 100, got 101'],
+    ['noncurrentVersionsToRetain not whole', { noncurrentVersionsToRetain: 2.5 }, '`noncurrentVersionsToRetain` must be a whole number from 1 to 100, got 2.5'],
+    ['a zero expiration', { noncurrentVersionExpiration: Duration.days(0) }, '`noncurrentVersionExpiration` must be a whole number of days, at least 1, got 0 days'],
+    ['a part-day expiration', { noncurrentVersionExpiration: Duration.hours(36) }, '`noncurrentVersionExpiration` must be a whole number of days, at least 1, got 1 day 12 hours'],
+    ['a zero log retention', { serverAccessLogsRetention: Duration.days(0) }, '`serverAccessLogsRetention` must be a whole number of days, at least 1, got 0 days'],
+    ['a malformed admin ARN', { stateHistoryAdmins: ['arn:aws:s3:::bucket'] }, '`stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "arn:aws:s3:::bucket"'],
+    ['admins without protection', { protectStateHistory: false, stateHistoryAdmins: ['arn:aws:iam::123456789012:role/A'] }, '`stateHistoryAdmins` is set, but `protectStateHistory` is false'],
+    ['a replica region equal to the stack region', { replication: { region: 'eu-west-1' } }, '`replication.region` must differ from the backend\'s region, got "eu-west-1" for both'],
+    ['a replica region that is not a region', { replication: { region: 'Frankfurt' } }, '`replication.region` must be an AWS region name such as "eu-central-1", got "Frankfurt"'],
+    ['replication with KMS_MANAGED', { encryption: StateEncryption.KMS_MANAGED, replication: { region: 'eu-central-1' } }, '`replication` is set, but `encryption` is KMS_MANAGED'],
+    ['a replica key without KMS', { replication: { region: 'eu-central-1', kmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:alias/x' } }, '`replication.kmsKeyArn` is set, but `encryption` is S3_MANAGED'],
+  ])('%s', (_name, props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  test('an unknown stack region is not judged against the replica region', () => {
+    expect(() => synth({ replication: { region: 'eu-west-1' } }, false)).not.toThrow();
+  });
+});
+
+/** Every finding of the four packs (cdk-nag 2), one line each. */
+function nagV2Findings(app: App): string[] {
+  return app.node.findAll().filter((c): c is Stack => Stack.isStack(c)).flatMap((stack) => {
+    const annotations = Annotations.fromStack(stack);
+    const pattern = Match.stringLikeRegexp('^(AwsSolutions|HIPAA\\.Security|NIST\\.800\\.53\\.R5|PCI\\.DSS\\.321)-');
+    return [...annotations.findError('*', pattern), ...annotations.findWarning('*', pattern)]
+      .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+  });
+}
+
+describe('hardened profile', () => {
+  function hardenedApp() {
+    const app = new App({ context: { 'profile': 'hardened', 'replicaRegion': 'eu-central-1', '@aws-cdk/core:validateAgainstDefaultRules': true } });
+    const stacks = buildBootstrapApp(app);
+    return { app, ...stacks };
+  }
+
+  test('synthesizes a backend (customer key, replication, access logs, history protection) and its replica, replica first', () => {
+    const { app, backend, replica } = hardenedApp();
+    const assembly = app.synth();
+    expect(backend.backend.encryption).toBe(StateEncryption.KMS);
+    expect(replica!.region).toBe('eu-central-1');
+    expect(assembly.getStackArtifact(backend.artifactId).dependencies.map((d) => d.id)).toEqual([replica!.artifactId]);
+    const template = Template.fromStack(backend);
+    template.hasResourceProperties('AWS::S3::Bucket', { ReplicationConfiguration: Match.anyValue(), LoggingConfiguration: Match.anyValue() });
+    Template.fromStack(replica!).resourceCountIs('AWS::KMS::Key', 1);
+  });
+
+  test('cdk-nag 2: zero findings in AwsSolutions, HIPAA Security, NIST 800-53 R5 and PCI DSS 3.2.1', () => {
+    const { app } = hardenedApp();
+    app.synth();
+    expect(nagV2Findings(app)).toEqual([]);
+  });
+
+  test('cdk-nag 3: zero violations in the same four packs', () => {
+    const app = new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1' } });
+    buildBootstrapApp(app);
+    const packs = [new AwsSolutionsChecksV3(app), new HIPAASecurityChecksV3(app), new NIST80053R5ChecksV3(app), new PCIDSS321ChecksV3(app)];
+    Validations.of(app).addPlugins(...packs);
+    const violations = packs.flatMap((p) => p.validateScope(app).violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`));
+    expect(violations).toEqual([]);
+  });
+
+  test('the checks can fail: the HIPAA pack reports a default backend (SSE-S3, no replication)', () => {
+    const app = new App();
+    new TerraformStateBackend(new Stack(app, 'Stack'), 'Backend');
+    Aspects.of(app).add(new HIPAASecurityChecks());
+    app.synth();
+    expect(nagV2Findings(app)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/StateBucket\/Resource: HIPAA\.Security-S3BucketReplicationEnabled/),
+      expect.stringMatching(/StateBucket\/Resource: HIPAA\.Security-S3DefaultEncryptionKMS/),
+    ]));
+  });
+
+  test('needs replicaRegion, and a customer key', () => {
+    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened' } }))).toThrow('context `profile` hardened needs `replicaRegion`');
+    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1', encryption: 'S3_MANAGED' } })))
+      .toThrow('context `profile` hardened uses a customer-managed key; `encryption` must be KMS or unset, got "S3_MANAGED"');
+  });
+
+  test('every suppression the library adds, with its reason (adding one must change this list)', () => {
+    const { app } = hardenedApp();
+    const suppressions = app.node.findAll().filter(CfnResource.isCfnResource).flatMap((resource) =>
+      (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []).map((rule: { id: string; reason: string; applies_to?: string[] }) =>
+        `${resource.node.path}: ${rule.id}${rule.applies_to ? ` [${rule.applies_to.join(', ')}]` : ''}: ${rule.reason}`));
+    const logs = 'S3 delivers server access logs only to buckets whose default encryption is SSE-S3; SSE-KMS would stop log delivery.';
+    const logReplication = 'Access logs record requests to the state bucket, not state; the state itself is what is versioned and replicated.';
+    const replicaReason = 'This bucket is itself the cross-region replica of the Terraform state bucket.';
+    const logBucket = (path: string) => [
+      `${path}: HIPAA.Security-S3DefaultEncryptionKMS: ${logs}`,
+      `${path}: NIST.800.53.R5-S3DefaultEncryptionKMS: ${logs}`,
+      `${path}: PCI.DSS.321-S3DefaultEncryptionKMS: ${logs}`,
+      `${path}: HIPAA.Security-S3BucketReplicationEnabled: ${logReplication}`,
+      `${path}: NIST.800.53.R5-S3BucketReplicationEnabled: ${logReplication}`,
+      `${path}: PCI.DSS.321-S3BucketReplicationEnabled: ${logReplication}`,
+    ];
+    const table = 'The lock table holds only transient lock items and state digests that Terraform rewrites on every state write; ' +
+      'point-in-time recovery and deletion protection are on, and a backup would restore stale locks.';
+    expect(suppressions.sort()).toEqual([
+      ...logBucket('TerraformStateBackendReplica/Replica/AccessLogBucket/Resource'),
+      'TerraformStateBackendReplica/Replica/ReplicaBucket/Resource: HIPAA.Security-S3BucketReplicationEnabled: ' + replicaReason,
+      'TerraformStateBackendReplica/Replica/ReplicaBucket/Resource: NIST.800.53.R5-S3BucketReplicationEnabled: ' + replicaReason,
+      'TerraformStateBackendReplica/Replica/ReplicaBucket/Resource: PCI.DSS.321-S3BucketReplicationEnabled: ' + replicaReason,
+      ...logBucket('TerraformStateBackend/Backend/AccessLogBucket/Resource'),
+      `TerraformStateBackend/Backend/LockTable/Resource: HIPAA.Security-DynamoDBInBackupPlan: ${table}`,
+      `TerraformStateBackend/Backend/LockTable/Resource: NIST.800.53.R5-DynamoDBInBackupPlan: ${table}`,
+      'TerraformStateBackend/Backend/ReplicationPolicy/Resource: AwsSolutions-IAM5 ' +
+        '[Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>/*, ' +
+        'Resource::arn:<AWS::Partition>:s3:::terraform-state-replica-<AWS::AccountId>-eu-central-1/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
+    ].sort());
+  });
+});
