@@ -1,7 +1,14 @@
-import { App, Aspects } from 'aws-cdk-lib';
+import { App, Aspects, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
-import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateReplicaStack } from '../lib';
+import {
+  LockingMode,
+  StateEncryption,
+  TerraformStateBackendProps,
+  TerraformStateBackendStack,
+  TerraformStateBackendStackSet,
+  TerraformStateReplicaStack,
+} from '../lib';
 
 /**
  * The context keys the bootstrap app reads (`cdk synth -c key=value`).
@@ -17,7 +24,23 @@ export const CONTEXT_KEYS = [
   'stateHistoryAdmins',
   'replicaRegion',
   'profile',
+  'organizationId',
+  'discoveryPrefix',
+  'mode',
+  'organizationalUnits',
+  'regions',
 ] as const;
+
+/**
+ * `account`: the backend stack (and its replica) for the account and region the
+ * CLI deploys to. `org`: a stack for the organization's management (or
+ * delegated administrator) account whose StackSet rolls the backend out to
+ * `organizationalUnits` in `regions`.
+ */
+export enum Mode {
+  ACCOUNT = 'account',
+  ORG = 'org',
+}
 
 /**
  * `default`: the construct's defaults, checked with cdk-nag's AwsSolutions pack.
@@ -32,8 +55,16 @@ export enum Profile {
 
 /** The stacks of the bootstrap app. */
 export interface BootstrapStacks {
-  readonly backend: TerraformStateBackendStack;
+  /** The backend stack (mode `account`). */
+  readonly backend?: TerraformStateBackendStack;
+  /** The replica stack (mode `account` with `replicaRegion`). */
   readonly replica?: TerraformStateReplicaStack;
+  /** The StackSet stack (mode `org`). */
+  readonly stackSet?: Stack;
+}
+
+function listContext(app: App, key: string): string[] | undefined {
+  return context(app, key)?.split(',').map((v) => v.trim()).filter((v) => v !== '');
 }
 
 function context(app: App, key: string): string | undefined {
@@ -59,6 +90,7 @@ function enumContext<T extends string>(app: App, key: string, values: Record<str
  * profile's cdk-nag packs.
  */
 export function buildBootstrapApp(app: App): BootstrapStacks {
+  const mode = enumContext(app, 'mode', Mode) ?? Mode.ACCOUNT;
   const profile = enumContext(app, 'profile', Profile) ?? Profile.DEFAULT;
   const replicaRegion = context(app, 'replicaRegion');
   let encryption = enumContext(app, 'encryption', StateEncryption);
@@ -71,15 +103,8 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
     }
     encryption = StateEncryption.KMS;
   }
-  const stackName = context(app, 'stackName') ?? 'TerraformStateBackend';
-  const stateHistoryAdmins = context(app, 'stateHistoryAdmins')?.split(',').map((arn) => arn.trim()).filter((arn) => arn !== '');
-
-  const replica = replicaRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica`, {
-    env: { region: replicaRegion },
-    encryption: encryption === StateEncryption.KMS ? StateEncryption.KMS : StateEncryption.S3_MANAGED,
-    stateHistoryAdmins,
-  }) : undefined;
-  const backend = new TerraformStateBackendStack(app, stackName, {
+  const stateHistoryAdmins = listContext(app, 'stateHistoryAdmins');
+  const backendProps: TerraformStateBackendProps = {
     bucketName: context(app, 'bucketName'),
     lockTableName: context(app, 'lockTableName'),
     stateKey: context(app, 'stateKey'),
@@ -87,10 +112,41 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
     locking: enumContext(app, 'locking', LockingMode),
     encryption,
     stateHistoryAdmins,
-    replication: replicaRegion ? { region: replicaRegion } : undefined,
-  });
-  if (replica) {
-    backend.addStackDependency(replica, 'the replica bucket (and key) must exist before replication to it is configured');
+    organizationId: context(app, 'organizationId'),
+    discoveryPrefix: context(app, 'discoveryPrefix'),
+  };
+
+  let stacks: BootstrapStacks;
+  if (mode === Mode.ORG) {
+    if (replicaRegion) {
+      throw new Error('context `replicaRegion` is not available with `mode` org: replicate with per-account stacks');
+    }
+    const organizationalUnitIds = listContext(app, 'organizationalUnits');
+    const regions = listContext(app, 'regions');
+    if (!organizationalUnitIds || !regions) {
+      throw new Error('context `mode` org needs `organizationalUnits` and `regions`, e.g. -c organizationalUnits=ou-ab12-cd34ef56 -c regions=eu-west-1,us-east-1');
+    }
+    const stack = new Stack(app, context(app, 'stackName') ?? 'TerraformStateBackendStackSet', {
+      synthesizer: new LegacyStackSynthesizer(),
+      description: 'Terraform s3 backend StackSet for the organization (cdk-terraform-state-backend)',
+    });
+    new TerraformStateBackendStackSet(stack, 'StackSet', { organizationalUnitIds, regions, backend: backendProps });
+    stacks = { stackSet: stack };
+  } else {
+    const stackName = context(app, 'stackName') ?? 'TerraformStateBackend';
+    const replica = replicaRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica`, {
+      env: { region: replicaRegion },
+      encryption: encryption === StateEncryption.KMS ? StateEncryption.KMS : StateEncryption.S3_MANAGED,
+      stateHistoryAdmins,
+    }) : undefined;
+    const backend = new TerraformStateBackendStack(app, stackName, {
+      ...backendProps,
+      replication: replicaRegion ? { region: replicaRegion } : undefined,
+    });
+    if (replica) {
+      backend.addStackDependency(replica, 'the replica bucket (and key) must exist before replication to it is configured');
+    }
+    stacks = { backend, replica };
   }
 
   Aspects.of(app).add(new AwsSolutionsChecks());
@@ -99,7 +155,7 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
     Aspects.of(app).add(new NIST80053R5Checks());
     Aspects.of(app).add(new PCIDSS321Checks());
   }
-  return { backend, replica };
+  return stacks;
 }
 
 const NAG_PACK_PREFIX = /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321)-/;

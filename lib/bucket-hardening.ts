@@ -115,3 +115,22 @@ export function protectHistory(bucket: s3.Bucket, admins: string[]): void {
     conditions: admins.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': admins } } : undefined,
   }));
 }
+
+/**
+ * Denies every request to `bucket` from a principal outside the organization.
+ * AWS service principals (S3 log delivery) are exempt; replication runs under a
+ * role of the account, which is inside.
+ */
+export function denyOutsideOrganization(bucket: s3.Bucket, organizationId: string): void {
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyOutsideOrganization',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['s3:*'],
+    resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+    conditions: {
+      StringNotEqualsIfExists: { 'aws:PrincipalOrgID': organizationId },
+      BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+    },
+  }));
+}

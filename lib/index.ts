@@ -8,5 +8,11 @@ export {
   TerraformStateBackendProps,
 } from './terraform-state-backend';
 export { TerraformStateBackendStack, TerraformStateBackendStackProps } from './terraform-state-backend-stack';
+export {
+  RegionConcurrency,
+  StackSetCallAs,
+  TerraformStateBackendStackSet,
+  TerraformStateBackendStackSetProps,
+} from './terraform-state-backend-stack-set';
 export { TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
 export { TerraformStateReplicaStack, TerraformStateReplicaStackProps } from './terraform-state-replica-stack';

@@ -3,10 +3,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from './backend-config';
 import {
   deliverAccessLogs,
+  denyOutsideOrganization,
   hardenedBucketProps,
   makeAccessLogBucket,
   protectHistory,
@@ -16,7 +18,9 @@ import { acknowledgeNagRules, nagFindingText } from './nag';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
 import {
   bucketNameFaults,
+  discoveryPrefixFaults,
   integerRangeFaults,
+  organizationIdFaults,
   lifecycleDaysFaults,
   principalArnFaults,
   regionFaults,
@@ -289,6 +293,35 @@ export interface TerraformStateBackendProps {
    * @default - no replication
    */
   readonly replication?: StateReplication;
+
+  /**
+   * The ID of the AWS Organization (`o-...`) whose principals alone may use the
+   * backend: the bucket policies and the customer key's policy deny every
+   * principal outside it (`aws:PrincipalOrgID`). AWS service principals (S3 log
+   * delivery, replication through S3) are not affected.
+   *
+   * @default - no organization boundary
+   */
+  readonly organizationId?: string;
+
+  /**
+   * Publish the backend's settings as SSM parameters under `discoveryPrefix`,
+   * so that pipelines can find them: `bucket`, `region`, `lock-table` (with a
+   * table), `kms-key-arn` (with a customer key) and `backend-config` (the
+   * partial configuration file for `terraform init -backend-config=FILE`).
+   *
+   * @default true
+   */
+  readonly discovery?: boolean;
+
+  /**
+   * The path prefix of the discovery parameters: starts and ends with `/`.
+   * SSM parameter names are unique per account and region: a second backend
+   * there needs another prefix.
+   *
+   * @default '/terraform/backend/'
+   */
+  readonly discoveryPrefix?: string;
 }
 
 /**
@@ -359,7 +392,13 @@ export class TerraformStateBackend extends Construct {
    */
   public readonly workspaceKeyPrefix?: string;
 
+  /**
+   * The path prefix of the discovery parameters; undefined when `discovery` is false.
+   */
+  public readonly discoveryPrefix?: string;
+
   private readonly stateBucket: s3.Bucket;
+  private readonly discoveryParameters: ssm.StringParameter[] = [];
   private readonly table?: dynamodb.Table;
 
   /**
@@ -428,6 +467,25 @@ export class TerraformStateBackend extends Construct {
     if (props.replication) {
       this.replicate(bucket, props.replication);
     }
+    if (props.organizationId) {
+      denyOutsideOrganization(bucket, props.organizationId);
+      if (this.logBucket && !props.serverAccessLogsBucket) {
+        denyOutsideOrganization(this.logBucket as s3.Bucket, props.organizationId);
+      }
+      if (this.encryptionKey && !props.encryptionKey) {
+        this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+          sid: 'DenyOutsideOrganization',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:*'],
+          resources: ['*'],
+          conditions: {
+            StringNotEqualsIfExists: { 'aws:PrincipalOrgID': props.organizationId },
+            BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+          },
+        }));
+      }
+    }
 
     if (usesTable) {
       this.lockTableName = props.lockTableName ?? 'terraform-lock';
@@ -457,6 +515,11 @@ export class TerraformStateBackend extends Construct {
       description: 'Partial backend configuration for terraform init -backend-config=backend.hcl',
       value: this.renderBackendConfigFile(),
     });
+    this.discoveryPrefix = (props.discovery ?? true) ? props.discoveryPrefix ?? '/terraform/backend/' : undefined;
+    if (this.discoveryPrefix !== undefined) {
+      this.publishDiscovery(this.discoveryPrefix);
+    }
+
     new CfnOutput(this, 'StateBucketName', {
       description: 'The S3 bucket that holds Terraform state',
       value: bucket.bucketName,
@@ -588,6 +651,44 @@ export class TerraformStateBackend extends Construct {
     return grant;
   }
 
+  /**
+   * Grants `ssm:GetParameter` and `ssm:GetParameters` on the discovery
+   * parameters, for pipelines that read the backend's settings from SSM.
+   *
+   * @param grantee the principal, e.g. a CI role
+   */
+  public grantDiscoveryRead(grantee: iam.IGrantable): iam.Grant {
+    if (this.discoveryParameters.length === 0) {
+      throw new Error(`${this.node.path}: grantDiscoveryRead() needs \`discovery\`, which is false`);
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+      resourceArns: this.discoveryParameters.map((p) => p.parameterArn),
+    });
+  }
+
+  private publishDiscovery(prefix: string): void {
+    const values: Array<[string, string | undefined, string]> = [
+      ['bucket', this.bucketName, 'The S3 bucket that holds Terraform state'],
+      ['region', Stack.of(this).region, 'The region of the Terraform state backend'],
+      ['lock-table', this.lockTableName, 'The DynamoDB table that holds Terraform state locks'],
+      ['kms-key-arn', this.encryptionKey?.keyArn, 'The KMS key that encrypts Terraform state'],
+      ['backend-config', this.renderBackendConfigFile(), 'Partial backend configuration for terraform init -backend-config=FILE'],
+    ];
+    for (const [name, value, description] of values) {
+      if (value === undefined) {
+        continue;
+      }
+      this.discoveryParameters.push(new ssm.StringParameter(this, `Discovery${name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`, {
+        parameterName: `${prefix}${name}`,
+        stringValue: value,
+        description,
+        tier: ssm.ParameterTier.STANDARD,
+      }));
+    }
+  }
+
   /** The state object keys a grant covers: the pattern, and its workspace paths when asked. */
   private grantedStatePaths(keyPattern: string | undefined, options: StateGrantOptions): string[] {
     const key = keyPattern ?? this.stateKey;
@@ -628,7 +729,9 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions,
-      resourceArns: [this.table!.tableArn],
+      // The ARN from the name, not `tableArn`: a cross-account grant lands in the
+      // table's own resource policy, which cannot refer to the table's attributes.
+      resourceArns: [Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: this.lockTableName })],
       resource: this.table!,
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
     });
@@ -791,6 +894,15 @@ function validateProps(
     }
     if (props.replication.kmsKeyArn !== undefined && encryption !== StateEncryption.KMS) {
       faults.push(`\`replication.kmsKeyArn\` is set, but \`encryption\` is ${encryption}; replicas are KMS-encrypted only with StateEncryption.KMS`);
+    }
+  }
+  if (props.organizationId !== undefined) {
+    faults.push(...organizationIdFaults('organizationId', props.organizationId));
+  }
+  if (props.discoveryPrefix !== undefined) {
+    faults.push(...discoveryPrefixFaults('discoveryPrefix', props.discoveryPrefix));
+    if (props.discovery === false) {
+      faults.push(`\`discoveryPrefix\` is set to ${show(props.discoveryPrefix)}, but \`discovery\` is false`);
     }
   }
   if (!accessLogs && props.serverAccessLogsPrefix !== undefined) {

@@ -179,6 +179,41 @@ export function regionFaults(prop: string, region: string): string[] {
 }
 
 /**
+ * Faults of an AWS Organizations organization ID: `o-` and 10 to 32 lowercase
+ * letters or digits.
+ */
+export function organizationIdFaults(prop: string, id: string): string[] {
+  if (Token.isUnresolved(id)) {
+    return [];
+  }
+  return /^o-[a-z0-9]{10,32}$/.test(id) ? [] : [`\`${prop}\` must be "o-" and 10 to 32 lowercase letters or digits, got ${show(id)}`];
+}
+
+/**
+ * Faults of an organizational unit ID: `ou-`, 4 to 32 lowercase letters or
+ * digits (the root's ID), `-`, and 8 to 32 lowercase letters or digits.
+ */
+export function organizationalUnitIdFaults(prop: string, id: string): string[] {
+  if (Token.isUnresolved(id)) {
+    return [];
+  }
+  return /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/.test(id) ? [] : [`\`${prop}\` must hold organizational unit IDs such as "ou-ab12-cd34ef56", got ${show(id)}`];
+}
+
+/**
+ * Faults of an SSM parameter path prefix: starts and ends with `/`, letters,
+ * digits and `_.-/` only.
+ */
+export function discoveryPrefixFaults(prop: string, prefix: string): string[] {
+  if (Token.isUnresolved(prefix)) {
+    return [];
+  }
+  return /^\/([A-Za-z0-9_.-]+\/)*$/.test(prefix) && !prefix.toLowerCase().startsWith('/aws') && !prefix.toLowerCase().startsWith('/ssm')
+    ? []
+    : [`\`${prop}\` must start and end with "/", hold only letters, digits, "_", ".", "-" and "/", and not start with "/aws" or "/ssm", got ${show(prefix)}`];
+}
+
+/**
  * Throws one error listing every fault, or returns when there are none.
  *
  * @param what what was being validated, e.g. the construct's path

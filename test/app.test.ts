@@ -6,7 +6,7 @@ import { buildBootstrapApp, nagFindings } from '../bin/app';
 
 function synthApp(context: Record<string, string> = {}) {
   const app = new App({ context });
-  const stack = buildBootstrapApp(app).backend;
+  const stack = buildBootstrapApp(app).backend!;
   const assembly = app.synth();
   return { app, stack, assembly, artifact: assembly.getStackArtifact(stack.artifactId) };
 }

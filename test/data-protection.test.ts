@@ -296,10 +296,10 @@ describe('hardened profile', () => {
   test('synthesizes a backend (customer key, replication, access logs, history protection) and its replica, replica first', () => {
     const { app, backend, replica } = hardenedApp();
     const assembly = app.synth();
-    expect(backend.backend.encryption).toBe(StateEncryption.KMS);
+    expect(backend!.backend.encryption).toBe(StateEncryption.KMS);
     expect(replica!.region).toBe('eu-central-1');
-    expect(assembly.getStackArtifact(backend.artifactId).dependencies.map((d) => d.id)).toEqual([replica!.artifactId]);
-    const template = Template.fromStack(backend);
+    expect(assembly.getStackArtifact(backend!.artifactId).dependencies.map((d) => d.id)).toEqual([replica!.artifactId]);
+    const template = Template.fromStack(backend!);
     template.hasResourceProperties('AWS::S3::Bucket', { ReplicationConfiguration: Match.anyValue(), LoggingConfiguration: Match.anyValue() });
     Template.fromStack(replica!).resourceCountIs('AWS::KMS::Key', 1);
   });

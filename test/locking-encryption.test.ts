@@ -38,7 +38,8 @@ function grantedStatements(props: TerraformStateBackendProps, grant: (b: Terrafo
   return { statements: Object.values(policies)[0].Properties.PolicyDocument.Statement as unknown[], stack, backend };
 }
 
-const tableArn = (table: string) => ({ 'Fn::GetAtt': [table, 'Arn'] });
+/** The table's ARN from its name: grants cannot use the table's attributes (see grantItems). */
+const tableArn = (_table: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dynamodb:eu-west-1:123456789012:table/terraform-lock']] });
 const keyArn = (key: string) => ({ 'Fn::GetAtt': [key, 'Arn'] });
 
 describe.each(LOCKINGS)('locking %s', (locking) => {

@@ -1,0 +1,302 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { buildBootstrapApp } from '../bin/app';
+import {
+  LockingMode,
+  RegionConcurrency,
+  StackSetCallAs,
+  StateEncryption,
+  TerraformStateBackend,
+  TerraformStateBackendProps,
+  TerraformStateBackendStackSet,
+  TerraformStateBackendStackSetProps,
+} from '../lib';
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+const BUCKET = 'terraform-state-111111111111-eu-west-1';
+const ORG = 'o-a1b2c3d4e5';
+
+function synth(props: TerraformStateBackendProps = {}) {
+  const stack = new Stack(new App(), 'Stack', { env: ENV });
+  const backend = new TerraformStateBackend(stack, 'Backend', props);
+  return { stack, backend };
+}
+
+function stackSet(props: Partial<TerraformStateBackendStackSetProps> = {}) {
+  const stack = new Stack(new App(), 'Org');
+  const set = new TerraformStateBackendStackSet(stack, 'StackSet', {
+    organizationalUnitIds: ['ou-ab12-cd34ef56'],
+    regions: ['eu-west-1', 'us-east-1'],
+    ...props,
+  });
+  const template = Template.fromStack(stack);
+  const body = JSON.parse(set.templateBody);
+  return { stack, set, template, body };
+}
+
+describe('TerraformStateBackendStackSet', () => {
+  test('is a service-managed StackSet that deploys to new accounts and keeps stacks of leaving ones', () => {
+    const { template, set } = stackSet();
+    template.resourceCountIs('AWS::CloudFormation::StackSet', 1);
+    template.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      StackSetName: 'terraform-state-backend',
+      PermissionModel: 'SERVICE_MANAGED',
+      CallAs: 'SELF',
+      AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: true },
+      ManagedExecution: { Active: true },
+      OperationPreferences: { MaxConcurrentPercentage: 25, FailureTolerancePercentage: 0, RegionConcurrencyType: 'PARALLEL' },
+      StackInstancesGroup: [{ DeploymentTargets: { OrganizationalUnitIds: ['ou-ab12-cd34ef56'] }, Regions: ['eu-west-1', 'us-east-1'] }],
+      TemplateBody: set.templateBody,
+      TemplateURL: Match.absent(),
+      Capabilities: Match.absent(),
+    });
+  });
+
+  test('takes roll-out settings', () => {
+    const { template } = stackSet({
+      organizationalUnitIds: ['r-ab12', 'ou-ab12-cd34ef56'],
+      stackSetName: 'tf-backends',
+      callAs: StackSetCallAs.DELEGATED_ADMIN,
+      retainStacksOnAccountRemoval: false,
+      maxConcurrentPercentage: 100,
+      failureTolerancePercentage: 10,
+      regionConcurrency: RegionConcurrency.SEQUENTIAL,
+    });
+    template.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      StackSetName: 'tf-backends',
+      CallAs: 'DELEGATED_ADMIN',
+      AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
+      OperationPreferences: { MaxConcurrentPercentage: 100, FailureTolerancePercentage: 10, RegionConcurrencyType: 'SEQUENTIAL' },
+      StackInstancesGroup: [{ DeploymentTargets: { OrganizationalUnitIds: ['r-ab12', 'ou-ab12-cd34ef56'] } }],
+    });
+  });
+
+  test('inlines a backend template under 51,200 bytes, with no assets, imports, custom resources or Lambda functions', () => {
+    const { set, body } = stackSet({ backend: { encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, organizationId: ORG } });
+    expect(set.templateBody.length).toBeLessThan(51_200);
+    expect(set.templateBody).not.toContain('Fn::ImportValue');
+    expect(set.templateBody).not.toMatch(/AssetParameters|cdk-hnb659fds|BootstrapVersion/);
+    const types = Object.values<any>(body.Resources).map((r) => r.Type);
+    expect(types.filter((t) => /^Custom::|^AWS::Lambda::|^AWS::CloudFormation::CustomResource$|^AWS::CDK::Metadata$/.test(t))).toEqual([]);
+    expect(types).toEqual(expect.arrayContaining(['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::SSM::Parameter']));
+  });
+
+  test('derives every name from the account and region', () => {
+    const { body } = stackSet({ backend: { encryption: StateEncryption.KMS } });
+    const joinAccountRegion = { 'Fn::Join': ['', ['terraform-state-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] };
+    const resources = Object.values<any>(body.Resources);
+    expect(resources.filter((r) => r.Type === 'AWS::S3::Bucket').map((r) => r.Properties.BucketName)).toEqual(
+      expect.arrayContaining([joinAccountRegion]));
+    expect(resources.find((r) => r.Type === 'AWS::KMS::Alias').Properties.AliasName).toEqual(
+      { 'Fn::Join': ['', ['alias/terraform-state-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] });
+    // Everything else with a fixed name is unique per account and region by nature.
+    expect(resources.filter((r) => r.Type === 'AWS::DynamoDB::Table').map((r) => r.Properties.TableName)).toEqual(['terraform-lock']);
+    expect(resources.filter((r) => r.Type === 'AWS::SSM::Parameter').every((r) => r.Properties.Name.startsWith('/terraform/backend/'))).toBe(true);
+    expect(JSON.stringify(body)).not.toMatch(/\d{12}/);
+  });
+
+  test('makes the per-account choices CloudFormation parameters', () => {
+    const { body } = stackSet({ backend: { stateKey: 'core.tfstate', noncurrentVersionExpiration: Duration.days(30), noncurrentVersionsToRetain: 5 } });
+    expect(body.Parameters).toEqual({
+      StateKey: { Type: 'String', Default: 'core.tfstate', MinLength: 1, MaxLength: 1024, Description: expect.any(String) },
+      NoncurrentVersionExpirationDays: { Type: 'Number', Default: 30, MinValue: 1, Description: expect.any(String) },
+      NoncurrentVersionsToRetain: { Type: 'Number', Default: 5, MinValue: 1, MaxValue: 100, Description: expect.any(String) },
+    });
+    const bucket = Object.values<any>(body.Resources).find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.BucketName);
+    expect(bucket.Properties.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration).toEqual({
+      NoncurrentDays: { Ref: 'NoncurrentVersionExpirationDays' },
+      NewerNoncurrentVersions: { Ref: 'NoncurrentVersionsToRetain' },
+    });
+    expect(JSON.stringify(Object.values<any>(body.Outputs).map((o) => o.Value))).toContain('{"Ref":"StateKey"}');
+  });
+
+  test.each<[string, Partial<TerraformStateBackendStackSetProps>, string]>([
+    ['no organizational unit', { organizationalUnitIds: [] }, '`organizationalUnitIds` must name at least one organizational unit'],
+    ['a malformed OU ID', { organizationalUnitIds: ['ou-123'] }, '`organizationalUnitIds` must hold organizational unit IDs such as "ou-ab12-cd34ef56", got "ou-123"'],
+    ['an account ID for an OU', { organizationalUnitIds: ['123456789012'] }, 'got "123456789012"'],
+    ['no region', { regions: [] }, '`regions` must name at least one region'],
+    ['a region that is not one', { regions: ['eu-west-1', 'Ireland'] }, '`regions` must be an AWS region name such as "eu-central-1", got "Ireland"'],
+    ['a repeated region', { regions: ['eu-west-1', 'eu-west-1'] }, '`regions` must not repeat a region, got "eu-west-1" twice'],
+    ['a zero concurrency', { maxConcurrentPercentage: 0 }, '`maxConcurrentPercentage` must be a whole number from 1 to 100, got 0'],
+    ['a tolerance over 100', { failureTolerancePercentage: 101 }, '`failureTolerancePercentage` must be a whole number from 0 to 100, got 101'],
+    ['a fixed bucket name', { backend: { bucketName: 'org-state' } }, '`backend.bucketName` is set to "org-state", but bucket names are global'],
+    ['replication', { backend: { replication: { region: 'eu-central-1' } } }, '`backend.replication` is not available in a StackSet'],
+    ['a bad state key', { backend: { stateKey: '/x' } }, '`backend.stateKey` must not start or end with "/", got "/x"'],
+    ['a part-day expiration', { backend: { noncurrentVersionExpiration: Duration.hours(1) } }, '`backend.noncurrentVersionExpiration` must be a whole number of days'],
+    ['an organization ID that is not one', { backend: { organizationId: 'o-ABC' } }, '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "o-ABC"'],
+  ])('rejects %s', (_name, props, message) => {
+    expect(() => stackSet(props)).toThrow(message);
+  });
+
+  test('rejects a key of this app', () => {
+    const stack = new Stack(new App(), 'Org');
+    expect(() => new TerraformStateBackendStackSet(stack, 'StackSet', {
+      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryptionKey: new kms.Key(stack, 'Key') },
+    })).toThrow('`backend.encryptionKey` refers to a key of this app');
+  });
+});
+
+describe('organizationId', () => {
+  const denyOutside = (resources: unknown) => ({
+    Sid: 'DenyOutsideOrganization',
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Action: 's3:*',
+    Resource: resources,
+    Condition: {
+      StringNotEqualsIfExists: { 'aws:PrincipalOrgID': ORG },
+      BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+    },
+  });
+
+  test('the state and log bucket policies deny principals outside the organization, but not AWS services', () => {
+    const { stack, backend } = synth({ organizationId: ORG });
+    const template = Template.fromStack(stack);
+    for (const bucket of [backend.bucket, backend.logBucket!]) {
+      const id = stack.getLogicalId(bucket.node.defaultChild as any);
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: { Statement: Match.arrayWith([denyOutside([{ 'Fn::GetAtt': [id, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*']] }])]) },
+      });
+    }
+    // log delivery, a service principal, is still allowed
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Effect: 'Allow' })]) },
+    });
+  });
+
+  test('the policy of a key the construct makes denies principals outside the organization', () => {
+    const { stack } = synth({ organizationId: ORG, encryption: StateEncryption.KMS });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([{ ...denyOutside('*'), Action: 'kms:*' }]),
+      },
+    });
+  });
+
+  test('adds nothing without an organization', () => {
+    const { stack } = synth({ encryption: StateEncryption.KMS });
+    expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('aws:PrincipalOrgID');
+  });
+});
+
+describe('cross-account grants', () => {
+  test.each([
+    ['an AccountPrincipal', new iam.AccountPrincipal('222222222222'), { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] }],
+    ['an ArnPrincipal of another account', new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'), 'arn:aws:iam::222222222222:role/ci'],
+  ])('to %s land in the bucket policy, the table policy and the key policy', (_name, principal, principalJson) => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE });
+    backend.grantStateReadWrite(principal);
+    const template = Template.fromStack(stack);
+    const bucketId = stack.getLogicalId(backend.bucket.node.defaultChild as any);
+    const objectArn = (key: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${key}`]] });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] }, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['s3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate') },
+          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objectArn('terraform.tfstate.tflock') },
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      ResourcePolicy: {
+        PolicyDocument: {
+          Statement: [{
+            Effect: 'Allow',
+            Principal: { AWS: principalJson },
+            Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dynamodb:eu-west-1:111111111111:table/terraform-lock']] },
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate`, `${BUCKET}/terraform.tfstate-md5`] } },
+          }],
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([{ Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*' }]) },
+    });
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+  });
+});
+
+describe('discovery', () => {
+  test('publishes bucket, region, lock table and the backend config file under /terraform/backend/', () => {
+    const { stack, backend } = synth();
+    const template = Template.fromStack(stack);
+    const parameters = Object.values<any>(template.findResources('AWS::SSM::Parameter')).map((p) => [p.Properties.Name, p.Properties.Value]);
+    expect(parameters).toEqual([
+      ['/terraform/backend/bucket', BUCKET],
+      ['/terraform/backend/region', 'eu-west-1'],
+      ['/terraform/backend/lock-table', 'terraform-lock'],
+      ['/terraform/backend/backend-config', backend.renderBackendConfigFile()],
+    ]);
+    template.hasResourceProperties('AWS::SSM::Parameter', { Type: 'String', Tier: 'Standard' });
+  });
+
+  test('adds the key ARN with a customer key, and leaves out the table without one', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS, locking: LockingMode.S3_LOCKFILE });
+    const names = Object.values<any>(Template.fromStack(stack).findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name);
+    expect(names).toEqual(['/terraform/backend/bucket', '/terraform/backend/region', '/terraform/backend/kms-key-arn', '/terraform/backend/backend-config']);
+    Template.fromStack(stack).hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/terraform/backend/kms-key-arn',
+      Value: { 'Fn::GetAtt': [stack.getLogicalId(backend.encryptionKey!.node.defaultChild as any), 'Arn'] },
+    });
+  });
+
+  test('takes a prefix, or can be turned off', () => {
+    const custom = synth({ discoveryPrefix: '/platform/tf-state/' });
+    expect(custom.backend.discoveryPrefix).toBe('/platform/tf-state/');
+    Template.fromStack(custom.stack).hasResourceProperties('AWS::SSM::Parameter', { Name: '/platform/tf-state/bucket' });
+    const off = synth({ discovery: false });
+    Template.fromStack(off.stack).resourceCountIs('AWS::SSM::Parameter', 0);
+    expect(off.backend.discoveryPrefix).toBeUndefined();
+  });
+
+  test('grantDiscoveryRead gives GetParameter(s) on exactly those parameters', () => {
+    const { stack, backend } = synth();
+    const role = new iam.Role(stack, 'Pipeline', { assumedBy: new iam.AccountPrincipal('111111111111') });
+    backend.grantDiscoveryRead(role);
+    const policy = Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0];
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement.Action).toEqual(['ssm:GetParameter', 'ssm:GetParameters']);
+    const parameterIds = Object.keys(Template.fromStack(stack).findResources('AWS::SSM::Parameter'));
+    expect(statement.Resource).toEqual(parameterIds.map((id) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter', { Ref: id }]],
+    })));
+  });
+
+  test.each<[string, TerraformStateBackendProps, string]>([
+    ['a prefix without the trailing slash', { discoveryPrefix: '/terraform' }, '`discoveryPrefix` must start and end with "/"'],
+    ['a reserved prefix', { discoveryPrefix: '/aws/terraform/' }, 'not start with "/aws" or "/ssm", got "/aws/terraform/"'],
+    ['a prefix with discovery off', { discovery: false, discoveryPrefix: '/x/' }, '`discoveryPrefix` is set to "/x/", but `discovery` is false'],
+  ])('rejects %s', (_name, props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  test('grantDiscoveryRead without discovery is an error', () => {
+    const { stack, backend } = synth({ discovery: false });
+    expect(() => backend.grantDiscoveryRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') }))).toThrow(
+      'grantDiscoveryRead() needs `discovery`, which is false');
+  });
+});
+
+describe('app, mode org', () => {
+  test('synthesizes only the StackSet stack, from context', () => {
+    const app = new App({ context: { mode: 'org', organizationalUnits: 'ou-ab12-cd34ef56, ou-ab12-gh78ij90', regions: 'eu-west-1,us-east-1', organizationId: ORG } });
+    const stacks = buildBootstrapApp(app);
+    expect(stacks.backend).toBeUndefined();
+    expect(app.synth().stacks.map((s) => s.stackName)).toEqual(['TerraformStateBackendStackSet']);
+    Template.fromStack(stacks.stackSet!).hasResourceProperties('AWS::CloudFormation::StackSet', {
+      StackInstancesGroup: [{ DeploymentTargets: { OrganizationalUnitIds: ['ou-ab12-cd34ef56', 'ou-ab12-gh78ij90'] }, Regions: ['eu-west-1', 'us-east-1'] }],
+      TemplateBody: Match.stringLikeRegexp('aws:PrincipalOrgID'),
+    });
+  });
+
+  test('needs organizationalUnits and regions', () => {
+    expect(() => buildBootstrapApp(new App({ context: { mode: 'org', regions: 'eu-west-1' } }))).toThrow(
+      'context `mode` org needs `organizationalUnits` and `regions`');
+  });
+});
