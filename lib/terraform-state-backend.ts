@@ -607,7 +607,7 @@ export class TerraformStateBackend extends Construct {
    * @param options whether to include workspaces
    */
   public grantStateReadWrite(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
-    const paths = this.grantedStatePaths(keyPattern, options);
+    const paths = this.grantedStatePaths(grantee, keyPattern, options);
     let grant = this.grantList(grantee, paths, options)
       .combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject'], paths));
     if (this.locking !== LockingMode.DYNAMODB) {
@@ -639,7 +639,7 @@ export class TerraformStateBackend extends Construct {
    * @param options whether to include workspaces
    */
   public grantStateRead(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
-    const paths = this.grantedStatePaths(keyPattern, options);
+    const paths = this.grantedStatePaths(grantee, keyPattern, options);
     let grant = this.grantList(grantee, paths, options)
       .combine(this.grantObjects(grantee, ['s3:GetObject'], paths));
     if (this.table) {
@@ -690,9 +690,17 @@ export class TerraformStateBackend extends Construct {
   }
 
   /** The state object keys a grant covers: the pattern, and its workspace paths when asked. */
-  private grantedStatePaths(keyPattern: string | undefined, options: StateGrantOptions): string[] {
+  private grantedStatePaths(grantee: iam.IGrantable, keyPattern: string | undefined, options: StateGrantOptions): string[] {
     const key = keyPattern ?? this.stateKey;
-    throwIfFaults(`${this.node.path} grant`, stateKeyFaults('keyPattern', key));
+    const faults = stateKeyFaults('keyPattern', key);
+    const account = grantee.grantPrincipal.principalAccount;
+    const ownAccount = Stack.of(this).account;
+    if (this.encryption === StateEncryption.KMS_MANAGED && account !== undefined && !Token.isUnresolved(account)
+      && !Token.isUnresolved(ownAccount) && account !== ownAccount) {
+      faults.push(`the grantee is in account ${account}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
+        'from another account; use StateEncryption.KMS for cross-account access');
+    }
+    throwIfFaults(`${this.node.path} grant`, faults);
     return options.workspaces ? [key, `${this.workspacePrefixPath()}*/${key}`] : [key];
   }
 

@@ -300,3 +300,16 @@ describe('app, mode org', () => {
       'context `mode` org needs `organizationalUnits` and `regions`');
   });
 });
+
+describe('KMS_MANAGED and other accounts', () => {
+  test('a grant to another account is an error: the aws/s3 key cannot be used across accounts', () => {
+    const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    expect(() => backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
+      'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
+  });
+
+  test('a grant within the account is fine', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    expect(backend.grantStateRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') })).success).toBe(true);
+  });
+});
