@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -80,22 +80,34 @@ export function makeAccessLogBucket(scope: Construct, id: string, removalPolicy:
  * prop: without the app-level feature flag
  * `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` that prop switches the log
  * bucket to the LogDeliveryWrite ACL.
+ *
+ * The grant is narrowed to the source bucket and account. A log bucket in
+ * another stack cannot refer to the source bucket's attributes (that would be a
+ * reference cycle), so there the source is named by its literal name, when it
+ * has one.
  */
-export function deliverAccessLogs(source: s3.Bucket, logBucket: s3.IBucket, prefix: string, sid: string): void {
+export function deliverAccessLogs(source: s3.Bucket, sourceName: string, logBucket: s3.IBucket, prefix: string, sid: string): void {
   (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
     destinationBucketName: logBucket.bucketName,
     logFilePrefix: prefix,
   };
+  const sourceStack = Stack.of(source);
+  let conditions: Record<string, Record<string, unknown>> | undefined;
+  if (Stack.of(logBucket) === sourceStack) {
+    conditions = {
+      ArnLike: { 'aws:SourceArn': source.bucketArn },
+      StringEquals: { 'aws:SourceAccount': sourceStack.account },
+    };
+  } else if (!Token.isUnresolved(sourceName)) {
+    conditions = { ArnLike: { 'aws:SourceArn': `arn:*:s3:::${sourceName}` } };
+  }
   logBucket.addToResourcePolicy(new iam.PolicyStatement({
     sid,
     effect: iam.Effect.ALLOW,
     principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
     actions: ['s3:PutObject'],
     resources: [logBucket.arnForObjects(`${prefix}*`)],
-    conditions: {
-      ArnLike: { 'aws:SourceArn': source.bucketArn },
-      StringEquals: { 'aws:SourceAccount': Stack.of(source).account },
-    },
+    conditions,
   }));
 }
 

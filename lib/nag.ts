@@ -53,10 +53,10 @@ export function nagFindingText(scope: IConstruct, value: string): string {
     if (typeof node === 'string') {
       return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
     }
-    const n = node as Record<string, any>;
+    const n = node as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [unknown, unknown]; 'Ref'?: unknown } | undefined;
     if (n && n['Fn::Join']) {
       const [delimiter, items] = n['Fn::Join'];
-      return (items as unknown[]).map(visit).join(delimiter);
+      return items.map(visit).join(delimiter);
     }
     if (n && n['Fn::GetAtt']) {
       return `<${visit(n['Fn::GetAtt'][0])}.${visit(n['Fn::GetAtt'][1])}>`;

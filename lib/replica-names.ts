@@ -11,7 +11,10 @@ export function replicaBucketName(account: string, region: string): string {
   return `terraform-state-replica-${account}-${region}`;
 }
 
-/** The replication role's name: the replica key opens itself to this role by name. */
-export function replicationRoleName(replicaRegion: string): string {
-  return `terraform-state-replication-to-${replicaRegion}`;
+/**
+ * The replication role's name (IAM names are global to the account, so it names
+ * both regions): the replica key opens itself to these roles by name.
+ */
+export function replicationRoleName(sourceRegion: string, replicaRegion: string): string {
+  return `terraform-state-replication-${sourceRegion}-to-${replicaRegion}`;
 }

@@ -187,6 +187,10 @@ function backendTemplate(backend: TerraformStateBackendProps): Record<string, un
       minLength: 1,
       maxLength: 1024,
       description: 'The state key written into the emitted backend block',
+      // Terraform's rules for `key` (no leading or trailing "/", no "//"), and
+      // nothing that would need escaping in the emitted HCL string.
+      allowedPattern: '^(?!/)(?!.*//)(?!.*/$)(?!.*[$%]\\{)[^"\\\\\\p{Cntrl}]+$',
+      constraintDescription: 'a Terraform state key: no leading or trailing "/", no "//", no quotes, backslashes, control characters, "${" or "%{"',
     });
     const expirationDays = new CfnParameter(stack, 'NoncurrentVersionExpirationDays', {
       type: 'Number',
@@ -263,8 +267,8 @@ function validateProps(props: TerraformStateBackendStackSetProps): string[] {
     faults.push('`backend.serverAccessLogsBucket` refers to a bucket of this app; each account gets its own log bucket');
   }
   if (backend.replication) {
-    faults.push('`backend.replication` is not available in a StackSet: the replication role\'s name is per account and replica ' +
-      'region, so several regions of one account would collide; replicate with per-region stacks');
+    faults.push('`backend.replication` is not available in a StackSet: the replica stack must be deployed before each backend; ' +
+      'replicate with per-account stacks (TerraformStateReplicaStack, then TerraformStateBackendStack with `replication`)');
   }
   return faults;
 }

@@ -127,6 +127,14 @@ export interface StateGrantOptions {
    * @default false
    */
   readonly workspaces?: boolean;
+
+  /**
+   * The workspace key prefix of the configuration the grant is for, when it
+   * differs from the construct's (as with `renderBackendBlock({ workspaceKeyPrefix })`).
+   *
+   * @default - the construct's `workspaceKeyPrefix`
+   */
+  readonly workspaceKeyPrefix?: string;
 }
 
 /**
@@ -296,7 +304,8 @@ export interface TerraformStateBackendProps {
 
   /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
-   * backend: the bucket policies and the customer key's policy deny every
+   * backend: the policies of the buckets and of a key this construct makes (not
+   * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
    * principal outside it (`aws:PrincipalOrgID`). AWS service principals (S3 log
    * delivery, replication through S3) are not affected.
    *
@@ -332,7 +341,8 @@ export interface TerraformStateBackendProps {
  *
  * State is kept safe by default: the bucket, the table and any key are retained
  * when the stack is deleted, the table has deletion protection and
- * point-in-time recovery, and every version of state is kept.
+ * point-in-time recovery, old versions of state are kept (the newest ten always),
+ * and no one may delete them.
  *
  * @example
  * const backend = new TerraformStateBackend(this, 'Backend', {
@@ -443,7 +453,7 @@ export class TerraformStateBackend extends Construct {
     const logPrefix = props.serverAccessLogsPrefix ?? 'state-bucket-access-logs/';
     this.logBucket = accessLogs
       ? (props.serverAccessLogsBucket ?? makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy,
-        props.serverAccessLogsRetention ?? Duration.days(365)))
+          props.serverAccessLogsRetention ?? Duration.days(365)))
       : undefined;
 
     const bucket = new s3.Bucket(this, 'StateBucket', {
@@ -459,7 +469,7 @@ export class TerraformStateBackend extends Construct {
     this.stateBucket = bucket;
 
     if (this.logBucket) {
-      deliverAccessLogs(bucket, this.logBucket, logPrefix, 'AllowStateBucketAccessLogDelivery');
+      deliverAccessLogs(bucket, this.bucketName, this.logBucket, logPrefix, 'AllowStateBucketAccessLogDelivery');
     }
     if (props.protectStateHistory ?? true) {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
@@ -693,28 +703,35 @@ export class TerraformStateBackend extends Construct {
   private grantedStatePaths(grantee: iam.IGrantable, keyPattern: string | undefined, options: StateGrantOptions): string[] {
     const key = keyPattern ?? this.stateKey;
     const faults = stateKeyFaults('keyPattern', key);
+    if (options.workspaceKeyPrefix !== undefined) {
+      faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', options.workspaceKeyPrefix));
+    }
     const account = grantee.grantPrincipal.principalAccount;
     const ownAccount = Stack.of(this).account;
-    if (this.encryption === StateEncryption.KMS_MANAGED && account !== undefined && !Token.isUnresolved(account)
-      && !Token.isUnresolved(ownAccount) && account !== ownAccount) {
+    const crossAccount = account !== undefined && !Token.isUnresolved(account) && !Token.isUnresolved(ownAccount) && account !== ownAccount;
+    if (crossAccount && this.encryption === StateEncryption.KMS_MANAGED) {
       faults.push(`the grantee is in account ${account}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
         'from another account; use StateEncryption.KMS for cross-account access');
+    } else if (crossAccount && this.table && this.encryption !== StateEncryption.KMS) {
+      faults.push(`the grantee is in account ${account}, but the lock table is encrypted with the AWS managed key aws/dynamodb, ` +
+        'which DynamoDB does not allow across accounts; use StateEncryption.KMS (or LockingMode.S3_LOCKFILE) for cross-account access');
     }
     throwIfFaults(`${this.node.path} grant`, faults);
-    return options.workspaces ? [key, `${this.workspacePrefixPath()}*/${key}`] : [key];
+    return options.workspaces ? [key, `${this.workspacePrefixPath(options)}*/${key}`] : [key];
   }
 
   /** `<workspaceKeyPrefix>/`, or nothing for an empty prefix (Terraform then lists the whole bucket). */
-  private workspacePrefixPath(): string {
-    const prefix = this.workspaceKeyPrefix ?? 'env:';
+  private workspacePrefixPath(options: StateGrantOptions): string {
+    const prefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix ?? 'env:';
     return prefix === '' ? '' : `${prefix}/`;
   }
 
   private grantList(grantee: iam.IGrantable, paths: string[], options: StateGrantOptions): iam.Grant {
     // Terraform lists `<workspaceKeyPrefix>/` on every run to find workspaces; a
     // denied listing is tolerated only for the default prefix `env:`.
-    const listsWorkspaces = options.workspaces || this.workspaceKeyPrefix !== undefined;
-    const prefixes = listsWorkspaces ? [...paths, this.workspacePrefixPath()] : paths;
+    const prefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix;
+    const listsWorkspaces = options.workspaces || (prefix !== undefined && prefix !== 'env:');
+    const prefixes = listsWorkspaces ? [...paths, this.workspacePrefixPath(options)] : paths;
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:ListBucket'],
@@ -762,7 +779,7 @@ export class TerraformStateBackend extends Construct {
       : undefined;
 
     const role = new iam.Role(this, 'ReplicationRole', {
-      roleName: replicationRoleName(replication.region),
+      roleName: replicationRoleName(stack.region, replication.region),
       assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
       description: `Replicates Terraform state from ${this.bucketName} to ${destinationName}`,
     });
@@ -829,7 +846,12 @@ export class TerraformStateBackend extends Construct {
         return undefined;
     }
   }
+}
 
+/** Faults of an enum prop given a value that is none of the enum's (possible from JavaScript). */
+function enumFaults(prop: string, value: string | undefined, values: Record<string, string>): string[] {
+  const allowed = Object.values(values);
+  return value === undefined || allowed.includes(value) ? [] : [`\`${prop}\` must be one of ${allowed.join(', ')}, got ${show(value)}`];
 }
 
 function bucketEncryption(encryption: StateEncryption, key?: kms.IKey): Partial<s3.BucketProps> {
@@ -853,6 +875,8 @@ function validateProps(
   accessLogs: boolean,
 ): string[] {
   const faults = [
+    ...enumFaults('locking', props.locking, LockingMode),
+    ...enumFaults('encryption', props.encryption, StateEncryption),
     ...bucketNameFaults('bucketName', bucketName),
     ...stateKeyFaults('stateKey', stateKey),
   ];

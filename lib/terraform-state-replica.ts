@@ -34,12 +34,16 @@ export interface TerraformStateReplicaProps {
   readonly bucketName?: string;
 
   /**
-   * How replicas are encrypted: `S3_MANAGED`, or `KMS` for a new
-   * customer-managed key (rotation on, alias `alias/terraform-state-replica`,
-   * retained) that the replication role may encrypt with. Use `KMS` when the
-   * backend uses `StateEncryption.KMS`.
+   * How replicas are encrypted: `KMS` for a new customer-managed key (rotation
+   * on, alias `alias/terraform-state-replica`, retained) that the replication
+   * role may encrypt with, or `S3_MANAGED`.
    *
-   * @default StateEncryption.S3_MANAGED
+   * A backend with `StateEncryption.KMS` replicates into the key under
+   * `alias/terraform-state-replica`: with `S3_MANAGED` here, there is no such key
+   * and replication of its state fails. `S3_MANAGED` suits only a backend that
+   * uses `S3_MANAGED` too.
+   *
+   * @default StateEncryption.KMS, which serves a backend of either kind
    */
   readonly encryption?: StateEncryption;
 
@@ -127,7 +131,7 @@ export class TerraformStateReplica extends Construct {
   constructor(scope: Construct, id: string, props: TerraformStateReplicaProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const encryption = props.encryption ?? StateEncryption.S3_MANAGED;
+    const encryption = props.encryption ?? StateEncryption.KMS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
 
@@ -154,16 +158,16 @@ export class TerraformStateReplica extends Construct {
         alias: REPLICA_KEY_ALIAS,
         removalPolicy,
       });
-      // The replication role lives in the backend's stack, deployed after this
-      // one: a key policy that named it as principal would be rejected until it
-      // exists, so it is matched by ARN instead.
+      // The replication roles live in the backends' stacks, deployed after this
+      // one: a key policy that named them as principals would be rejected until
+      // they exist, so they are matched by ARN instead (one role per source region).
       key.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowStateReplicationToEncrypt',
         principals: [new iam.AnyPrincipal()],
         actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: {
-          ArnEquals: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${stack.account}:role/${replicationRoleName(stack.region)}` },
+          ArnLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${stack.account}:role/${replicationRoleName('*', stack.region)}` },
           StringEquals: { 'kms:ViaService': `s3.${stack.region}.${Aws.URL_SUFFIX}` },
         },
       }));
@@ -184,7 +188,7 @@ export class TerraformStateReplica extends Construct {
       }),
     });
     this.bucket = bucket;
-    deliverAccessLogs(bucket, this.logBucket, 'replica-bucket-access-logs/', 'AllowReplicaBucketAccessLogDelivery');
+    deliverAccessLogs(bucket, this.bucketName, this.logBucket, 'replica-bucket-access-logs/', 'AllowReplicaBucketAccessLogDelivery');
     if (props.protectStateHistory ?? true) {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
     }

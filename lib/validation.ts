@@ -153,13 +153,15 @@ export function lifecycleDaysFaults(prop: string, value: Duration): string[] {
 /**
  * Faults of an IAM principal ARN as `aws:PrincipalArn` matches it
  * (`arn:<partition>:iam::<account>:root|user/...|role/...`, or an STS
- * `assumed-role/...` or `federated-user/...`); `*` and `?` wildcards are allowed.
+ * `federated-user/...`); `*` and `?` wildcards are allowed. Role sessions
+ * (`sts::...:assumed-role/...`) are refused: for them `aws:PrincipalArn` is the
+ * role's ARN, so such an entry would never match.
  */
 export function principalArnFaults(prop: string, arn: string): string[] {
   if (Token.isUnresolved(arn)) {
     return [];
   }
-  if (!/^arn:aws(-[a-z]+)*:(iam::[0-9*?]{1,12}:(root|user\/.+|role\/.+)|sts::[0-9*?]{1,12}:(assumed-role|federated-user)\/.+)$/.test(arn)) {
+  if (!/^arn:aws(-[a-z]+)*:(iam::[0-9*?]{1,12}:(root|user\/.+|role\/.+)|sts::[0-9*?]{1,12}:federated-user\/.+)$/.test(arn)) {
     return [`\`${prop}\` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got ${show(arn)}`];
   }
   return [];
@@ -208,9 +210,15 @@ export function discoveryPrefixFaults(prop: string, prefix: string): string[] {
   if (Token.isUnresolved(prefix)) {
     return [];
   }
-  return /^\/([A-Za-z0-9_.-]+\/)*$/.test(prefix) && !prefix.toLowerCase().startsWith('/aws') && !prefix.toLowerCase().startsWith('/ssm')
+  const faults = /^\/([A-Za-z0-9_.-]+\/)*$/.test(prefix) && !prefix.toLowerCase().startsWith('/aws') && !prefix.toLowerCase().startsWith('/ssm')
     ? []
     : [`\`${prop}\` must start and end with "/", hold only letters, digits, "_", ".", "-" and "/", and not start with "/aws" or "/ssm", got ${show(prefix)}`];
+  // SSM allows 15 levels; the parameter's own name is one more.
+  const levels = prefix.split('/').length - 2;
+  if (levels > 14) {
+    faults.push(`\`${prop}\` must have at most 14 levels (SSM allows 15, the parameter name is one), got ${levels}: ${show(prefix)}`);
+  }
+  return faults;
 }
 
 /**

@@ -105,7 +105,7 @@ describe('replication', () => {
     const roleId = Object.keys(roles)[0];
     expect(Object.keys(roles)).toHaveLength(1);
     template.hasResourceProperties('AWS::IAM::Role', {
-      RoleName: 'terraform-state-replication-to-eu-central-1',
+      RoleName: 'terraform-state-replication-eu-west-1-to-eu-central-1',
       AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' } }] },
     });
     template.hasResource('AWS::S3::Bucket', {
@@ -189,8 +189,14 @@ describe('TerraformStateReplica', () => {
     return { stack, replica: r, template: Template.fromStack(stack) };
   }
 
+  test('uses a customer key by default, which serves a KMS backend and an SSE-S3 one', () => {
+    const { template, replica: r } = replica();
+    expect(r.encryptionKey).toBeDefined();
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/terraform-state-replica' });
+  });
+
   test('makes the bucket the backend expects: versioned, private, TLS-only, lifecycle, history protection, access logs', () => {
-    const { template, stack, replica: r } = replica();
+    const { template, stack, replica: r } = replica(StateEncryption.S3_MANAGED);
     const id = stack.getLogicalId(r.bucket.node.defaultChild as s3.CfnBucket);
     template.hasResource('AWS::S3::Bucket', {
       Properties: {
@@ -222,7 +228,7 @@ describe('TerraformStateReplica', () => {
             Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
             Resource: '*',
             Condition: {
-              ArnEquals: { 'aws:PrincipalArn': arn(':iam::123456789012:role/terraform-state-replication-to-eu-central-1') },
+              ArnLike: { 'aws:PrincipalArn': arn(':iam::123456789012:role/terraform-state-replication-*-to-eu-central-1') },
               StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-central-1.', { Ref: 'AWS::URLSuffix' }]] } },
             },
           }]),
@@ -261,6 +267,7 @@ describe('bad input', () => {
     ['a zero expiration', { noncurrentVersionExpiration: Duration.days(0) }, '`noncurrentVersionExpiration` must be a whole number of days, at least 1, got 0 days'],
     ['a part-day expiration', { noncurrentVersionExpiration: Duration.hours(36) }, '`noncurrentVersionExpiration` must be a whole number of days, at least 1, got 1 day 12 hours'],
     ['a zero log retention', { serverAccessLogsRetention: Duration.days(0) }, '`serverAccessLogsRetention` must be a whole number of days, at least 1, got 0 days'],
+    ['a role-session admin ARN', { stateHistoryAdmins: ['arn:aws:sts::123456789012:assumed-role/Admin/alice'] }, '`stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "arn:aws:sts::123456789012:assumed-role/Admin/alice"'],
     ['a malformed admin ARN', { stateHistoryAdmins: ['arn:aws:s3:::bucket'] }, '`stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "arn:aws:s3:::bucket"'],
     ['admins without protection', { protectStateHistory: false, stateHistoryAdmins: ['arn:aws:iam::123456789012:role/A'] }, '`stateHistoryAdmins` is set, but `protectStateHistory` is false'],
     ['a replica region equal to the stack region', { replication: { region: 'eu-west-1' } }, '`replication.region` must differ from the backend\'s region, got "eu-west-1" for both'],
@@ -363,8 +370,8 @@ describe('hardened profile', () => {
       `TerraformStateBackend/Backend/LockTable/Resource: HIPAA.Security-DynamoDBInBackupPlan: ${table}`,
       `TerraformStateBackend/Backend/LockTable/Resource: NIST.800.53.R5-DynamoDBInBackupPlan: ${table}`,
       'TerraformStateBackend/Backend/ReplicationPolicy/Resource: AwsSolutions-IAM5 ' +
-        '[Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>/*, ' +
-        'Resource::arn:<AWS::Partition>:s3:::terraform-state-replica-<AWS::AccountId>-eu-central-1/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
+      '[Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>/*, ' +
+      'Resource::arn:<AWS::Partition>:s3:::terraform-state-replica-<AWS::AccountId>-eu-central-1/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
     ].sort());
   });
 });

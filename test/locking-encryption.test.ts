@@ -100,6 +100,12 @@ test('DYNAMODB_AND_S3_LOCKFILE emits both locks', () => {
   ].join('\n'));
 });
 
+test('an unknown locking or encryption string (from JavaScript) is an error', () => {
+  expect(() => synth({ locking: 'DYNAMO' as LockingMode, encryption: 'KMSX' as StateEncryption })).toThrow(
+    '  - `locking` must be one of DYNAMODB, S3_LOCKFILE, DYNAMODB_AND_S3_LOCKFILE, got "DYNAMO"\n' +
+    '  - `encryption` must be one of S3_MANAGED, KMS_MANAGED, KMS, got "KMSX"');
+});
+
 test('lockTableName with S3_LOCKFILE is an error', () => {
   expect(() => synth({ locking: LockingMode.S3_LOCKFILE, lockTableName: 'locks' })).toThrow(
     '`lockTableName` is set to "locks", but `locking` is S3_LOCKFILE, which makes no table',
@@ -251,7 +257,8 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
 
 describe('grant key patterns', () => {
   const grant = (props: TerraformStateBackendProps, keyPattern?: string, options?: StateGrantOptions) =>
-    grantedStatements({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, ...props }, (b, r) => b.grantStateReadWrite(r, keyPattern, options)).statements as any[];
+    grantedStatements({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, ...props },
+      (b, r) => b.grantStateReadWrite(r, keyPattern, options)).statements as any[];
 
   test('a pattern scopes objects, lock files, listing and lock items', () => {
     const [list, objects, lockFiles, items] = grant({}, 'network/*');
@@ -282,6 +289,14 @@ describe('grant key patterns', () => {
   test('the default pattern is the construct stateKey', () => {
     const [, objects] = grant({ stateKey: 'core/terraform.tfstate' });
     expect(objects.Resource).toEqual(objectArn('core/terraform.tfstate'));
+  });
+
+  test('a per-configuration workspaceKeyPrefix is followed, and listable', () => {
+    const [list, objects] = grant({}, 'app.tfstate', { workspaces: true, workspaceKeyPrefix: 'teams' });
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['app.tfstate', 'teams/*/app.tfstate', 'teams/'] } });
+    expect(objects.Resource).toEqual([objectArn('app.tfstate'), objectArn('teams/*/app.tfstate')]);
+    const [listOnly] = grant({}, 'app.tfstate', { workspaceKeyPrefix: 'teams' });
+    expect(listOnly.Condition).toEqual({ StringLike: { 's3:prefix': ['app.tfstate', 'teams/'] } });
   });
 
   test('never a * resource', () => {

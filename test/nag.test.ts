@@ -56,5 +56,4 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
     expect(acknowledged.filter((id) => id.includes('AwsSolutions'))).toEqual([]);
   });
-
 });

@@ -74,7 +74,8 @@ describe('TerraformStateBackendStackSet', () => {
   });
 
   test('inlines a backend template under 51,200 bytes, with no assets, imports, custom resources or Lambda functions', () => {
-    const { set, body } = stackSet({ backend: { encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, organizationId: ORG } });
+    const backend = { encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, organizationId: ORG };
+    const { set, body } = stackSet({ backend });
     expect(set.templateBody.length).toBeLessThan(51_200);
     expect(set.templateBody).not.toContain('Fn::ImportValue');
     expect(set.templateBody).not.toMatch(/AssetParameters|cdk-hnb659fds|BootstrapVersion/);
@@ -100,7 +101,10 @@ describe('TerraformStateBackendStackSet', () => {
   test('makes the per-account choices CloudFormation parameters', () => {
     const { body } = stackSet({ backend: { stateKey: 'core.tfstate', noncurrentVersionExpiration: Duration.days(30), noncurrentVersionsToRetain: 5 } });
     expect(body.Parameters).toEqual({
-      StateKey: { Type: 'String', Default: 'core.tfstate', MinLength: 1, MaxLength: 1024, Description: expect.any(String) },
+      StateKey: {
+        Type: 'String', Default: 'core.tfstate', MinLength: 1, MaxLength: 1024, Description: expect.any(String),
+        AllowedPattern: '^(?!/)(?!.*//)(?!.*/$)(?!.*[$%]\\{)[^"\\\\\\p{Cntrl}]+$', ConstraintDescription: expect.any(String),
+      },
       NoncurrentVersionExpirationDays: { Type: 'Number', Default: 30, MinValue: 1, Description: expect.any(String) },
       NoncurrentVersionsToRetain: { Type: 'Number', Default: 5, MinValue: 1, MaxValue: 100, Description: expect.any(String) },
     });
@@ -301,11 +305,37 @@ describe('app, mode org', () => {
   });
 });
 
+test('the StateKey pattern enforces Terraform\'s key rules', () => {
+  const { body } = stackSet();
+  // CloudFormation evaluates it as a Java regex; these constructs read the same in JavaScript with the u flag.
+  const pattern = new RegExp(body.Parameters.StateKey.AllowedPattern.replace('\\p{Cntrl}', '\\p{Cc}'), 'u');
+  for (const good of ['terraform.tfstate', 'network/prod/terraform.tfstate', 'a']) {
+    expect(pattern.test(good)).toBe(true);
+  }
+  for (const bad of ['/a', 'a/', 'a//b', 'a"b', 'a\\b', '${x}', '%{x}', 'a\nb']) {
+    expect(pattern.test(bad)).toBe(false);
+  }
+});
+
 describe('KMS_MANAGED and other accounts', () => {
   test('a grant to another account is an error: the aws/s3 key cannot be used across accounts', () => {
     const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
     expect(() => backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
       'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
+  });
+
+  test('a grant to another account with the lock table on the AWS managed key is an error', () => {
+    const { backend } = synth();
+    expect(() => backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
+      'the grantee is in account 222222222222, but the lock table is encrypted with the AWS managed key aws/dynamodb');
+  });
+
+  test('S3_LOCKFILE with SSE-S3 can be granted to another account (no table, no key)', () => {
+    const { stack, backend } = synth({ locking: LockingMode.S3_LOCKFILE });
+    expect(backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222')).success).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] })]) },
+    });
   });
 
   test('a grant within the account is fine', () => {

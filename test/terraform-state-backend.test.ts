@@ -162,6 +162,21 @@ describe('access logs', () => {
     });
   });
 
+  test('go to a log bucket in another stack without a reference cycle, narrowed by the literal bucket name', () => {
+    const app = new App();
+    const logStack = new Stack(app, 'Logs', { env: ENV });
+    const logs = new s3.Bucket(logStack, 'Central', { objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED });
+    const stack = new Stack(app, 'Stack', { env: ENV });
+    new TerraformStateBackend(stack, 'Backend', { serverAccessLogsBucket: logs });
+    app.synth();
+    Template.fromStack(logStack).hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Condition: { ArnLike: { 'aws:SourceArn': 'arn:*:s3:::terraform-state-123456789012-eu-west-1' } },
+      })]) },
+    });
+  });
+
   test('can be turned off, with a warning', () => {
     const { template, stack, backend } = synth({ serverAccessLogs: false });
     template.resourceCountIs('AWS::S3::Bucket', 1);
@@ -326,7 +341,7 @@ describe('public API', () => {
   test('backendConfig() rejects a bad state key, naming it', () => {
     const { backend } = synth();
     expect(() => backend.backendConfig({ stateKey: '/abs', workspaceKeyPrefix: 'x/' })).toThrow(
-      /`stateKey` must not start or end with "\/", got "\/abs"\n  - `workspaceKeyPrefix` must not start or end with "\/", got "x\/"/,
+      /`stateKey` must not start or end with "\/", got "\/abs"\n {2}- `workspaceKeyPrefix` must not start or end with "\/", got "x\/"/,
     );
   });
 });

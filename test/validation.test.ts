@@ -1,6 +1,7 @@
 import { Aws, Token } from 'aws-cdk-lib';
 import {
   bucketNameFaults,
+  discoveryPrefixFaults,
   stateKeyFaults,
   tableNameFaults,
   throwIfFaults,
@@ -124,5 +125,14 @@ describe('throwIfFaults', () => {
     expect(() => throwIfFaults('Stack/Backend', ['first', 'second'])).toThrow(
       'Invalid props for Stack/Backend:\n  - first\n  - second',
     );
+  });
+});
+
+describe('discoveryPrefixFaults', () => {
+  test('accepts up to 14 levels and refuses 15', () => {
+    expect(discoveryPrefixFaults('discoveryPrefix', `/${'a/'.repeat(14)}`)).toEqual([]);
+    expect(discoveryPrefixFaults('discoveryPrefix', `/${'a/'.repeat(15)}`)).toEqual([
+      `\`discoveryPrefix\` must have at most 14 levels (SSM allows 15, the parameter name is one), got 15: "/${'a/'.repeat(15)}"`,
+    ]);
   });
 });
