@@ -18,11 +18,10 @@ import { acknowledgeNagRules, nagFindingText } from './nag';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
 import {
   bucketNameFaults,
+  dataProtectionFaults,
   discoveryPrefixFaults,
-  integerRangeFaults,
+  enumFaults,
   organizationIdFaults,
-  lifecycleDaysFaults,
-  principalArnFaults,
   regionFaults,
   show,
   stateKeyFaults,
@@ -848,12 +847,6 @@ export class TerraformStateBackend extends Construct {
   }
 }
 
-/** Faults of an enum prop given a value that is none of the enum's (possible from JavaScript). */
-function enumFaults(prop: string, value: string | undefined, values: Record<string, string>): string[] {
-  const allowed = Object.values(values);
-  return value === undefined || allowed.includes(value) ? [] : [`\`${prop}\` must be one of ${allowed.join(', ')}, got ${show(value)}`];
-}
-
 function bucketEncryption(encryption: StateEncryption, key?: kms.IKey): Partial<s3.BucketProps> {
   switch (encryption) {
     case StateEncryption.KMS:
@@ -889,29 +882,12 @@ function validateProps(
   if (props.workspaceKeyPrefix !== undefined) {
     faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', props.workspaceKeyPrefix));
   }
-  if (props.removalPolicy === RemovalPolicy.SNAPSHOT) {
-    faults.push('`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support');
-  }
   if (props.encryptionKey && encryption !== StateEncryption.KMS) {
     faults.push(`\`encryptionKey\` is set, but \`encryption\` is ${encryption}; a customer-managed key needs StateEncryption.KMS`);
   }
+  faults.push(...dataProtectionFaults(props));
   if (!accessLogs && props.serverAccessLogsBucket) {
     faults.push('`serverAccessLogsBucket` is set, but `serverAccessLogs` is false; drop one of them');
-  }
-  if (props.noncurrentVersionExpiration) {
-    faults.push(...lifecycleDaysFaults('noncurrentVersionExpiration', props.noncurrentVersionExpiration));
-  }
-  if (props.noncurrentVersionsToRetain !== undefined) {
-    faults.push(...integerRangeFaults('noncurrentVersionsToRetain', props.noncurrentVersionsToRetain, 1, 100));
-  }
-  if (props.serverAccessLogsRetention) {
-    faults.push(...lifecycleDaysFaults('serverAccessLogsRetention', props.serverAccessLogsRetention));
-  }
-  for (const arn of props.stateHistoryAdmins ?? []) {
-    faults.push(...principalArnFaults('stateHistoryAdmins', arn));
-  }
-  if (props.protectStateHistory === false && (props.stateHistoryAdmins ?? []).length > 0) {
-    faults.push('`stateHistoryAdmins` is set, but `protectStateHistory` is false; without the deny there is nothing to exempt them from');
   }
   if (props.replication) {
     faults.push(...regionFaults('replication.region', props.replication.region));

@@ -13,13 +13,7 @@ import {
 import { acknowledgeNagRules } from './nag';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
 import { StateEncryption } from './terraform-state-backend';
-import {
-  bucketNameFaults,
-  integerRangeFaults,
-  lifecycleDaysFaults,
-  principalArnFaults,
-  throwIfFaults,
-} from './validation';
+import { bucketNameFaults, dataProtectionFaults, enumFaults, throwIfFaults } from './validation';
 
 /**
  * Properties of a `TerraformStateReplica`.
@@ -136,15 +130,11 @@ export class TerraformStateReplica extends Construct {
     this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
 
     throwIfFaults(this.node.path, [
+      ...enumFaults('encryption', props.encryption, StateEncryption),
       ...bucketNameFaults('bucketName', this.bucketName),
-      ...(props.removalPolicy === RemovalPolicy.SNAPSHOT
-        ? ['`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support'] : []),
       ...(encryption === StateEncryption.KMS_MANAGED
         ? ['`encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED'] : []),
-      ...(props.noncurrentVersionExpiration ? lifecycleDaysFaults('noncurrentVersionExpiration', props.noncurrentVersionExpiration) : []),
-      ...(props.noncurrentVersionsToRetain !== undefined ? integerRangeFaults('noncurrentVersionsToRetain', props.noncurrentVersionsToRetain, 1, 100) : []),
-      ...(props.serverAccessLogsRetention ? lifecycleDaysFaults('serverAccessLogsRetention', props.serverAccessLogsRetention) : []),
-      ...(props.stateHistoryAdmins ?? []).flatMap((arn) => principalArnFaults('stateHistoryAdmins', arn)),
+      ...dataProtectionFaults(props),
     ]);
     if (removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-terraform-state-backend:replicaRemovalPolicyDestroy',

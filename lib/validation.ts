@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 
 /**
  * Pure, token-aware validation of the names and keys a Terraform `s3` backend uses.
@@ -217,6 +217,53 @@ export function discoveryPrefixFaults(prop: string, prefix: string): string[] {
   const levels = prefix.split('/').length - 2;
   if (levels > 14) {
     faults.push(`\`${prop}\` must have at most 14 levels (SSM allows 15, the parameter name is one), got ${levels}: ${show(prefix)}`);
+  }
+  return faults;
+}
+
+/**
+ * Faults of an enum prop given a value that is none of the enum's (possible from JavaScript).
+ */
+export function enumFaults(prop: string, value: string | undefined, values: Record<string, string>): string[] {
+  const allowed = Object.values(values);
+  return value === undefined || allowed.includes(value) ? [] : [`\`${prop}\` must be one of ${allowed.join(', ')}, got ${show(value)}`];
+}
+
+/**
+ * The props of a state bucket's data protection, which the backend and its
+ * replica share.
+ */
+export interface DataProtectionProps {
+  readonly removalPolicy?: RemovalPolicy;
+  readonly noncurrentVersionExpiration?: Duration;
+  readonly noncurrentVersionsToRetain?: number;
+  readonly serverAccessLogsRetention?: Duration;
+  readonly protectStateHistory?: boolean;
+  readonly stateHistoryAdmins?: string[];
+}
+
+/**
+ * Faults of the data-protection props of a state bucket (or its replica).
+ */
+export function dataProtectionFaults(props: DataProtectionProps): string[] {
+  const faults: string[] = [];
+  if (props.removalPolicy === RemovalPolicy.SNAPSHOT) {
+    faults.push('`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support');
+  }
+  if (props.noncurrentVersionExpiration) {
+    faults.push(...lifecycleDaysFaults('noncurrentVersionExpiration', props.noncurrentVersionExpiration));
+  }
+  if (props.noncurrentVersionsToRetain !== undefined) {
+    faults.push(...integerRangeFaults('noncurrentVersionsToRetain', props.noncurrentVersionsToRetain, 1, 100));
+  }
+  if (props.serverAccessLogsRetention) {
+    faults.push(...lifecycleDaysFaults('serverAccessLogsRetention', props.serverAccessLogsRetention));
+  }
+  for (const arn of props.stateHistoryAdmins ?? []) {
+    faults.push(...principalArnFaults('stateHistoryAdmins', arn));
+  }
+  if (props.protectStateHistory === false && (props.stateHistoryAdmins ?? []).length > 0) {
+    faults.push('`stateHistoryAdmins` is set, but `protectStateHistory` is false; without the deny there is nothing to exempt them from');
   }
   return faults;
 }
