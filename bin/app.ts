@@ -138,6 +138,7 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
       env: { region: replicaRegion },
       encryption: encryption === StateEncryption.KMS ? StateEncryption.KMS : StateEncryption.S3_MANAGED,
       stateHistoryAdmins,
+      organizationId: backendProps.organizationId,
     }) : undefined;
     const backend = new TerraformStateBackendStack(app, stackName, {
       ...backendProps,

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeNagRules, NagAcknowledgement } from './nag';
@@ -140,6 +141,24 @@ export function denyOutsideOrganization(bucket: s3.Bucket, organizationId: strin
     principals: [new iam.AnyPrincipal()],
     actions: ['s3:*'],
     resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+    conditions: {
+      StringNotEqualsIfExists: { 'aws:PrincipalOrgID': organizationId },
+      BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+    },
+  }));
+}
+
+/**
+ * Denies every use of `key` by a principal outside the organization; AWS
+ * service principals are exempt.
+ */
+export function denyOutsideOrganizationOnKey(key: kms.IKey, organizationId: string): void {
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyOutsideOrganization',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:*'],
+    resources: ['*'],
     conditions: {
       StringNotEqualsIfExists: { 'aws:PrincipalOrgID': organizationId },
       BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },

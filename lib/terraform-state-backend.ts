@@ -9,6 +9,7 @@ import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendC
 import {
   deliverAccessLogs,
   denyOutsideOrganization,
+  denyOutsideOrganizationOnKey,
   hardenedBucketProps,
   makeAccessLogBucket,
   protectHistory,
@@ -482,17 +483,7 @@ export class TerraformStateBackend extends Construct {
         denyOutsideOrganization(this.logBucket as s3.Bucket, props.organizationId);
       }
       if (this.encryptionKey && !props.encryptionKey) {
-        this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-          sid: 'DenyOutsideOrganization',
-          effect: iam.Effect.DENY,
-          principals: [new iam.AnyPrincipal()],
-          actions: ['kms:*'],
-          resources: ['*'],
-          conditions: {
-            StringNotEqualsIfExists: { 'aws:PrincipalOrgID': props.organizationId },
-            BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
-          },
-        }));
+        denyOutsideOrganizationOnKey(this.encryptionKey, props.organizationId);
       }
     }
 
@@ -670,11 +661,40 @@ export class TerraformStateBackend extends Construct {
     if (this.discoveryParameters.length === 0) {
       throw new Error(`${this.node.path}: grantDiscoveryRead() needs \`discovery\`, which is false`);
     }
+    const account = this.otherAccountOf(grantee);
+    if (account !== undefined) {
+      throw new Error(`${this.node.path}: grantDiscoveryRead() cannot grant account ${account}: standard SSM parameters cannot be ` +
+        'read from another account; let its pipeline assume a role of this account for the read');
+    }
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['ssm:GetParameter', 'ssm:GetParameters'],
       resourceArns: this.discoveryParameters.map((p) => p.parameterArn),
     });
+  }
+
+  /**
+   * The grantee's account when it is known and differs from this stack's, else
+   * undefined. `principalAccount` is unset on some principals (`ArnPrincipal`),
+   * so the account is also read from the principal's ARN.
+   */
+  private otherAccountOf(grantee: iam.IGrantable): string | undefined {
+    const ownAccount = Stack.of(this).account;
+    if (Token.isUnresolved(ownAccount)) {
+      return undefined;
+    }
+    const principal = grantee.grantPrincipal;
+    const candidates = [principal.principalAccount, ...(principal.policyFragment.principalJson.AWS ?? [])];
+    for (const candidate of candidates) {
+      if (typeof candidate !== 'string' || Token.isUnresolved(candidate)) {
+        continue;
+      }
+      const account = /^\d{12}$/.test(candidate) ? candidate : /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(candidate)?.[1];
+      if (account !== undefined) {
+        return account === ownAccount ? undefined : account;
+      }
+    }
+    return undefined;
   }
 
   private publishDiscovery(prefix: string): void {
@@ -705,9 +725,8 @@ export class TerraformStateBackend extends Construct {
     if (options.workspaceKeyPrefix !== undefined) {
       faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', options.workspaceKeyPrefix));
     }
-    const account = grantee.grantPrincipal.principalAccount;
-    const ownAccount = Stack.of(this).account;
-    const crossAccount = account !== undefined && !Token.isUnresolved(account) && !Token.isUnresolved(ownAccount) && account !== ownAccount;
+    const account = this.otherAccountOf(grantee);
+    const crossAccount = account !== undefined;
     if (crossAccount && this.encryption === StateEncryption.KMS_MANAGED) {
       faults.push(`the grantee is in account ${account}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
         'from another account; use StateEncryption.KMS for cross-account access');

@@ -5,6 +5,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
   deliverAccessLogs,
+  denyOutsideOrganization,
+  denyOutsideOrganizationOnKey,
   hardenedBucketProps,
   makeAccessLogBucket,
   protectHistory,
@@ -13,7 +15,7 @@ import {
 import { acknowledgeNagRules } from './nag';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
 import { StateEncryption } from './terraform-state-backend';
-import { bucketNameFaults, dataProtectionFaults, enumFaults, throwIfFaults } from './validation';
+import { bucketNameFaults, dataProtectionFaults, enumFaults, organizationIdFaults, throwIfFaults } from './validation';
 
 /**
  * Properties of a `TerraformStateReplica`.
@@ -85,6 +87,15 @@ export interface TerraformStateReplicaProps {
    * @default Duration.days(365)
    */
   readonly serverAccessLogsRetention?: Duration;
+
+  /**
+   * The ID of the AWS Organization (`o-...`) whose principals alone may use the
+   * replica: the policies of its buckets and key deny every principal outside
+   * it. AWS service principals are not affected.
+   *
+   * @default - no organization boundary
+   */
+  readonly organizationId?: string;
 }
 
 /**
@@ -135,6 +146,7 @@ export class TerraformStateReplica extends Construct {
       ...(encryption === StateEncryption.KMS_MANAGED
         ? ['`encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED'] : []),
       ...dataProtectionFaults(props),
+      ...(props.organizationId !== undefined ? organizationIdFaults('organizationId', props.organizationId) : []),
     ]);
     if (removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-terraform-state-backend:replicaRemovalPolicyDestroy',
@@ -181,6 +193,13 @@ export class TerraformStateReplica extends Construct {
     deliverAccessLogs(bucket, this.bucketName, this.logBucket, 'replica-bucket-access-logs/', 'AllowReplicaBucketAccessLogDelivery');
     if (props.protectStateHistory ?? true) {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
+    }
+    if (props.organizationId) {
+      denyOutsideOrganization(bucket, props.organizationId);
+      denyOutsideOrganization(this.logBucket as s3.Bucket, props.organizationId);
+      if (this.encryptionKey) {
+        denyOutsideOrganizationOnKey(this.encryptionKey, props.organizationId);
+      }
     }
     acknowledgeNagRules(bucket, [
       { id: 'HIPAA.Security-S3BucketReplicationEnabled', reason: 'This bucket is itself the cross-region replica of the Terraform state bucket.' },

@@ -375,3 +375,25 @@ describe('hardened profile', () => {
     ].sort());
   });
 });
+
+test('TerraformStateReplica with organizationId denies principals outside it on its buckets and key', () => {
+  const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
+  new TerraformStateReplica(stack, 'Replica', { organizationId: 'o-a1b2c3d4e5' });
+  const template = Template.fromStack(stack);
+  const condition = {
+    StringNotEqualsIfExists: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
+    BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+  };
+  const policies = Object.values<any>(template.findResources('AWS::S3::BucketPolicy'));
+  expect(policies).toHaveLength(2);
+  for (const policy of policies) {
+    expect(policy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Sid: 'DenyOutsideOrganization', Effect: 'Deny', Action: 's3:*', Condition: condition }),
+    ]));
+  }
+  template.hasResourceProperties('AWS::KMS::Key', {
+    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'DenyOutsideOrganization', Action: 'kms:*', Condition: condition })]) },
+  });
+  expect(() => new TerraformStateReplica(new Stack(new App(), 'R2'), 'Replica', { organizationId: 'org' })).toThrow(
+    '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "org"');
+});

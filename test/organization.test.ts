@@ -343,3 +343,28 @@ describe('KMS_MANAGED and other accounts', () => {
     expect(backend.grantStateRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') })).success).toBe(true);
   });
 });
+
+describe('cross-account checks read the account from an ArnPrincipal too', () => {
+  test('a default backend (lock table on aws/dynamodb) refuses an ArnPrincipal of another account', () => {
+    const { backend } = synth();
+    expect(() => backend.grantStateReadWrite(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
+      'the grantee is in account 222222222222, but the lock table is encrypted with the AWS managed key aws/dynamodb');
+  });
+
+  test('KMS_MANAGED refuses an ArnPrincipal of another account', () => {
+    const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED, locking: LockingMode.S3_LOCKFILE });
+    expect(() => backend.grantStateRead(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
+      'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED');
+  });
+
+  test('an ArnPrincipal of the same account is no cross-account grant', () => {
+    const { backend } = synth();
+    expect(backend.grantStateRead(new iam.ArnPrincipal('arn:aws:iam::111111111111:role/reader')).success).toBe(true);
+  });
+
+  test('grantDiscoveryRead refuses another account: standard SSM parameters cannot be shared', () => {
+    const { backend } = synth();
+    expect(() => backend.grantDiscoveryRead(new iam.AccountPrincipal('222222222222'))).toThrow(
+      'grantDiscoveryRead() cannot grant account 222222222222: standard SSM parameters cannot be read from another account');
+  });
+});
