@@ -507,6 +507,11 @@ export class TerraformStateBackend extends Construct {
       })));
     }
 
+    this.discoveryPrefix = (props.discovery ?? true) ? props.discoveryPrefix ?? '/terraform/backend/' : undefined;
+    if (this.discoveryPrefix !== undefined) {
+      this.publishDiscovery(this.discoveryPrefix);
+    }
+
     new CfnOutput(this, 'BackendBlock', {
       description: 'The terraform { backend "s3" { ... } } block for this state backend',
       value: this.renderBackendBlock(),
@@ -515,11 +520,6 @@ export class TerraformStateBackend extends Construct {
       description: 'Partial backend configuration for terraform init -backend-config=backend.hcl',
       value: this.renderBackendConfigFile(),
     });
-    this.discoveryPrefix = (props.discovery ?? true) ? props.discoveryPrefix ?? '/terraform/backend/' : undefined;
-    if (this.discoveryPrefix !== undefined) {
-      this.publishDiscovery(this.discoveryPrefix);
-    }
-
     new CfnOutput(this, 'StateBucketName', {
       description: 'The S3 bucket that holds Terraform state',
       value: bucket.bucketName,
