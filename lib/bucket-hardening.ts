@@ -21,10 +21,19 @@ export function hardenedBucketProps(removalPolicy: RemovalPolicy): s3.BucketProp
   };
 }
 
-/** How long old versions of state are kept. */
+/** Days after which an old version of state expires, unless it is one of the newest. */
+export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
+
+/** Old versions of each state object that never expire. */
+export const DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN = 10;
+
+/** Days access logs are kept. */
+export const DEFAULT_ACCESS_LOG_RETENTION_DAYS = 365;
+
+/** How long old versions of state are kept; the defaults above apply. */
 export interface VersionRetention {
-  readonly noncurrentVersionExpiration: Duration;
-  readonly noncurrentVersionsToRetain: number;
+  readonly noncurrentVersionExpiration?: Duration;
+  readonly noncurrentVersionsToRetain?: number;
 }
 
 /**
@@ -35,8 +44,8 @@ export interface VersionRetention {
 export function stateLifecycleRules(retention: VersionRetention): s3.LifecycleRule[] {
   return [{
     id: 'KeepRecentStateVersions',
-    noncurrentVersionExpiration: retention.noncurrentVersionExpiration,
-    noncurrentVersionsToRetain: retention.noncurrentVersionsToRetain,
+    noncurrentVersionExpiration: retention.noncurrentVersionExpiration ?? Duration.days(DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS),
+    noncurrentVersionsToRetain: retention.noncurrentVersionsToRetain ?? DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
     expiredObjectDeleteMarker: true,
     abortIncompleteMultipartUploadAfter: Duration.days(7),
   }];
@@ -45,9 +54,9 @@ export function stateLifecycleRules(retention: VersionRetention): s3.LifecycleRu
 /**
  * A bucket for S3 server access logs: SSE-S3 (S3 delivers access logs only to
  * buckets with SSE-S3 default encryption), hardened, logs expiring after
- * `retention`.
+ * `retention` (default 365 days).
  */
-export function makeAccessLogBucket(scope: Construct, id: string, removalPolicy: RemovalPolicy, retention: Duration): s3.Bucket {
+export function makeAccessLogBucket(scope: Construct, id: string, removalPolicy: RemovalPolicy, retention?: Duration): s3.Bucket {
   // cdk-nag finds no fault in a bucket without access logs of its own when it
   // is the access log destination of another bucket in the stack.
   const bucket = new s3.Bucket(scope, id, {
@@ -55,7 +64,7 @@ export function makeAccessLogBucket(scope: Construct, id: string, removalPolicy:
     encryption: s3.BucketEncryption.S3_MANAGED,
     lifecycleRules: [{
       id: 'ExpireAccessLogs',
-      expiration: retention,
+      expiration: retention ?? Duration.days(DEFAULT_ACCESS_LOG_RETENTION_DAYS),
       noncurrentVersionExpiration: Duration.days(1),
       abortIncompleteMultipartUploadAfter: Duration.days(7),
     }],

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { App, CfnParameter, Duration, LegacyStackSynthesizer, Stack, Token } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
+import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN } from './bucket-hardening';
 import { TerraformStateBackend, TerraformStateBackendProps } from './terraform-state-backend';
 import {
   integerRangeFaults,
@@ -194,13 +195,13 @@ function backendTemplate(backend: TerraformStateBackendProps): Record<string, un
     });
     const expirationDays = new CfnParameter(stack, 'NoncurrentVersionExpirationDays', {
       type: 'Number',
-      default: backend.noncurrentVersionExpiration?.toDays() ?? 90,
+      default: backend.noncurrentVersionExpiration?.toDays() ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
       minValue: 1,
       description: 'Days after which an old version of state expires (the newest NoncurrentVersionsToRetain never do)',
     });
     const versionsToRetain = new CfnParameter(stack, 'NoncurrentVersionsToRetain', {
       type: 'Number',
-      default: backend.noncurrentVersionsToRetain ?? 10,
+      default: backend.noncurrentVersionsToRetain ?? DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
       minValue: 1,
       maxValue: 100,
       description: 'Old versions of each state object that never expire',

@@ -452,18 +452,14 @@ export class TerraformStateBackend extends Construct {
 
     const logPrefix = props.serverAccessLogsPrefix ?? 'state-bucket-access-logs/';
     this.logBucket = accessLogs
-      ? (props.serverAccessLogsBucket ?? makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy,
-          props.serverAccessLogsRetention ?? Duration.days(365)))
+      ? (props.serverAccessLogsBucket ?? makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy, props.serverAccessLogsRetention))
       : undefined;
 
     const bucket = new s3.Bucket(this, 'StateBucket', {
       ...hardenedBucketProps(removalPolicy),
       bucketName: this.bucketName,
       ...bucketEncryption(this.encryption, this.encryptionKey),
-      lifecycleRules: stateLifecycleRules({
-        noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
-        noncurrentVersionsToRetain: props.noncurrentVersionsToRetain ?? 10,
-      }),
+      lifecycleRules: stateLifecycleRules(props),
     });
     this.bucket = bucket;
     this.stateBucket = bucket;

@@ -176,18 +176,14 @@ export class TerraformStateReplica extends Construct {
       this.encryptionKey = key;
     }
 
-    this.logBucket = makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy,
-      props.serverAccessLogsRetention ?? Duration.days(365));
+    this.logBucket = makeAccessLogBucket(this, 'AccessLogBucket', removalPolicy, props.serverAccessLogsRetention);
     const bucket = new s3.Bucket(this, 'ReplicaBucket', {
       ...hardenedBucketProps(removalPolicy),
       bucketName: this.bucketName,
       ...(this.encryptionKey
         ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
         : { encryption: s3.BucketEncryption.S3_MANAGED }),
-      lifecycleRules: stateLifecycleRules({
-        noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
-        noncurrentVersionsToRetain: props.noncurrentVersionsToRetain ?? 10,
-      }),
+      lifecycleRules: stateLifecycleRules(props),
     });
     this.bucket = bucket;
     deliverAccessLogs(bucket, this.bucketName, this.logBucket, 'replica-bucket-access-logs/', 'AllowReplicaBucketAccessLogDelivery');
