@@ -1,0 +1,336 @@
+/**
+ * End to end, every locking mode and every encryption, and the migration from
+ * DynamoDB locking to lock files: backend stacks synthesized in this process (the
+ * same constructs the assertions compare with), deployed together by the real CLI
+ * (`cdk deploy --app <assembly> --all --method=direct`) into moto_server, then used
+ * by the real Terraform binary.
+ *
+ * `--method=direct` because moto looks change sets up by name across all stacks and
+ * every CDK change set has the same name: a second stack's change set, or a stack
+ * update through one, hangs there (TRAPS.md 11). The default method is proven by
+ * app.e2e.test.ts.
+ *
+ * What moto cannot prove: IAM evaluation (nothing runs with a narrowed role), the
+ * bucket policy, public access block and versioning (moto's CloudFormation does not
+ * apply them), and KMS itself: moto stores the key ID with the object but encrypts
+ * nothing, and answers DescribeKey on a CloudFormation-made key with a 500. What it
+ * does prove: which encryption headers Terraform sends, which lock objects and items
+ * it writes, and S3's `If-None-Match: *` (412) on the lock file.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import { App } from 'aws-cdk-lib';
+import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateBackendStackProps } from '../../lib';
+import { cdk, E2E_REGION } from '../support/cdk-cli';
+import { evaluateInStack } from '../support/cfn-eval';
+import { MotoServer, startMotoServer } from '../support/moto-server';
+import { killAll, ProcessResult } from '../support/processes';
+import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS } from '../support/terraform';
+import { describeWithTools, E2E_TOOLS } from '../support/tools';
+import {
+  Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
+  recordedRun, runners, waitForLocks, writeTimings,
+} from './scenarios';
+
+const KEY = 'terraform.tfstate';
+
+interface Variant {
+  readonly id: string;
+  readonly props: TerraformStateBackendStackProps;
+}
+
+const LOCKFILE_KMS: Variant = {
+  id: 'E2eLockfileKms',
+  props: { locking: LockingMode.S3_LOCKFILE, encryption: StateEncryption.KMS, bucketName: 'e2e-lockfile-kms', discoveryPrefix: '/e2e/lockfile-kms/' },
+};
+const BOTH_KMS_MANAGED: Variant = {
+  id: 'E2eBothKmsManaged',
+  props: {
+    locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+    encryption: StateEncryption.KMS_MANAGED,
+    bucketName: 'e2e-both-kms-managed',
+    lockTableName: 'e2e-both-lock',
+    discoveryPrefix: '/e2e/both-kms-managed/',
+  },
+};
+/** The migration's stack, at each of its three steps (only the locking changes; step 3 drops the table's name). */
+const MIGRATION_BASE: TerraformStateBackendStackProps = {
+  encryption: StateEncryption.S3_MANAGED, bucketName: 'e2e-migration', discoveryPrefix: '/e2e/migration/',
+};
+const MIGRATION = (locking: LockingMode): Variant => ({
+  id: 'E2eMigration',
+  props: { ...MIGRATION_BASE, locking, lockTableName: locking === LockingMode.S3_LOCKFILE ? undefined : 'e2e-migration-lock' },
+});
+
+/** Synthesizes the variants into `outdir`; returns the stacks (for their rendered config). */
+function synth(outdir: string, variants: readonly Variant[]): Record<string, TerraformStateBackendStack> {
+  const app = new App({ outdir });
+  const stacks: Record<string, TerraformStateBackendStack> = {};
+  for (const v of variants) stacks[v.id] = new TerraformStateBackendStack(app, v.id, v.props);
+  app.synth();
+  return stacks;
+}
+
+interface Migration {
+  readonly steps: Array<{ readonly config: string; readonly init: ProcessResult; readonly list: ProcessResult; readonly apply: ProcessResult }>;
+  readonly update: ProcessResult;
+  readonly publishedAfterUpdate: string;
+  readonly expectedAfterUpdate: string;
+  /** Step 2: an old-config run (table only) holds the lock; a new-config run (both) tries. */
+  readonly exclusion: { readonly held: Locks; readonly newRun: ProcessResult; readonly holder: ProcessResult; readonly fileLeft?: unknown };
+  readonly states: Array<string | undefined>;
+  readonly digests: Array<string | undefined>;
+  readonly digestBeforeStep3?: string;
+  readonly lockFileAfter: Locks;
+  /** `plan` by a runner still on the table-only config, after step 3 wrote state. */
+  readonly oldAfterStep3: ProcessResult;
+  readonly durationMs: number;
+}
+
+describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migration to lock files, with Terraform (moto_server)', () => {
+  let moto: MotoServer;
+  let aws: EmulatorClients;
+  let root: string;
+  let account: string;
+  let deploy: ProcessResult;
+  let stacks: Record<string, TerraformStateBackendStack>;
+  const backends: Record<string, Backend> = {};
+  const params: Record<string, Record<string, string>> = {};
+  const resources: Record<string, StackResourceSummary[]> = {};
+  const expected: Record<string, string> = {};
+  const timings: Record<string, number> = {};
+  const started: Array<Promise<unknown>> = [];
+  let lockfileRun: Promise<Contention>;
+  let bothRun: Promise<Contention>;
+  let migration: Promise<Migration>;
+
+  function begin<T extends { durationMs: number }>(name: string, p: Promise<T>): Promise<T> {
+    const timed = p.then((r) => { timings[name] = r.durationMs; return r; });
+    started.push(timed.catch(() => undefined));
+    return timed;
+  }
+
+  /** The published config of stack `id` and what its construct renders, evaluated in moto's account and region. */
+  async function readStack(id: string, stack: TerraformStateBackendStack): Promise<{ published: string; expected: string }> {
+    const summaries = (await aws.cfn.send(new ListStackResourcesCommand({ StackName: id }))).StackResourceSummaries ?? [];
+    resources[id] = summaries;
+    const physical = (logicalId: string) => {
+      const r = summaries.find((s) => s.LogicalResourceId === logicalId);
+      if (!r?.PhysicalResourceId) throw new Error(`${id}: no physical ID for ${logicalId}`);
+      return r.PhysicalResourceId;
+    };
+    const discovered = await discoveryParameters(aws.ssm, stack.backend.discoveryPrefix!);
+    params[id] = discovered;
+    const evaluated = evaluateInStack(stack, stack.backend.renderBackendConfigFile(), {
+      pseudo: { 'AWS::AccountId': account, 'AWS::Region': E2E_REGION, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' },
+      ref: physical,
+      getAtt: (logicalId, attribute) => {
+        const r = summaries.find((s) => s.LogicalResourceId === logicalId);
+        if (r?.ResourceType === 'AWS::KMS::Key' && attribute === 'Arn') {
+          return `arn:aws:kms:${E2E_REGION}:${account}:key/${physical(logicalId)}`;
+        }
+        throw new Error(`${id}: cannot evaluate Fn::GetAtt ${logicalId}.${attribute}`);
+      },
+    });
+    return { published: discovered['backend-config'], expected: evaluated };
+  }
+
+  function backendOf(id: string, stack: TerraformStateBackendStack, config: string): Backend {
+    return {
+      label: id,
+      bucket: params[id].bucket,
+      table: params[id]['lock-table'],
+      lockfile: stack.backend.locking !== LockingMode.DYNAMODB,
+      s3: aws.s3,
+      ddb: aws.ddb,
+      root,
+      backendConfig: config,
+      emulatorConfig: emulatorBackendConfig({ s3: moto.endpoint, dynamodb: moto.endpoint, sts: moto.endpoint }),
+    };
+  }
+
+  /** 9. DYNAMODB -> DYNAMODB_AND_S3_LOCKFILE -> S3_LOCKFILE on one bucket, as the README says. */
+  async function migrate(): Promise<Migration> {
+    const t0 = Date.now();
+    const step1 = backends.E2eMigration;
+    const [runner, oldRunner] = runners(step1, 'migration', ['runner', 'old-config']);
+    const steps: Array<Migration['steps'][number]> = [];
+    const states: Array<string | undefined> = [];
+    const digests: Array<string | undefined> = [];
+    // Steps 2 and 3 list the state right after `init -reconfigure`, before they write it.
+    const step = async (config: string, run: string, reconfigure: boolean) => {
+      const init = must(await runner.init({ reconfigure, backendConfig: config }));
+      const listFirst = reconfigure ? must(await runner.run(['state', 'list'])) : undefined;
+      const apply = must(await runner.apply({ run }));
+      const list = listFirst ?? must(await runner.run(['state', 'list']));
+      steps.push({ config, init, list, apply });
+      states.push((await getObject(step1, KEY))?.body);
+      digests.push(await digestItem(step1, KEY));
+    };
+
+    // Step 1: the stack as it was deployed (DYNAMODB); state written under it.
+    await step(step1.backendConfig, 'step-1', false);
+    must(await oldRunner.init());
+
+    // Step 2: the stack updated to DYNAMODB_AND_S3_LOCKFILE (the CLI, from a second assembly).
+    const assembly2 = path.join(root, 'assembly-2');
+    const [stack2] = Object.values(synth(assembly2, [MIGRATION(LockingMode.DYNAMODB_AND_S3_LOCKFILE)]));
+    const update = await cdk(['deploy', '--app', assembly2, '--method=direct', '--require-approval', 'never', 'E2eMigration'], moto.endpoint);
+    if (update.code !== 0) throw new Error(`cdk deploy (update) failed\n${describeRun(update)}`);
+    const { published, expected: expectedAfterUpdate } = await readStack('E2eMigration', stack2);
+    await step(published, 'step-2', true);
+
+    // Still in step 2: a runner not yet changed (table only) holds the lock; a changed one
+    // (both) cannot take it, and leaves no lock file behind.
+    const holderProcess = oldRunner.startApply({ run: 'old-config', sleep: 4 });
+    const held = await waitForLocks({ ...step1, lockfile: false }, KEY, holderProcess);
+    const newRun = await runner.run(['plan', '-input=false', '-lock-timeout=0s']);
+    const fileLeft = (await locks(step1, KEY)).file;
+    const holder = must(await holderProcess.done);
+
+    // Step 3: dynamodb_table removed from the config, which is S3_LOCKFILE's config. The
+    // stack is not redeployed: the README deploys S3_LOCKFILE after this step, and moto
+    // cannot run that update (it deletes the retained table on update, and deletion
+    // protection refuses: TRAPS.md 11). The config is the S3_LOCKFILE construct's.
+    const [stack3] = Object.values(synth(path.join(root, 'assembly-3'), [MIGRATION(LockingMode.S3_LOCKFILE)]));
+    const config3 = evaluateInStack(stack3, stack3.backend.renderBackendConfigFile(), {
+      pseudo: { 'AWS::AccountId': account, 'AWS::Region': E2E_REGION },
+    });
+    const digestBeforeStep3 = await digestItem(step1, KEY);
+    await step(config3, 'step-3', true);
+    const lockFileAfter = await locks(step1, KEY);
+    // A runner left on the table-only config after step 3: the digest item is stale now.
+    const oldAfterStep3 = await oldRunner.run(['plan', '-input=false', '-lock-timeout=0s']);
+    return {
+      steps, update, publishedAfterUpdate: published, expectedAfterUpdate, exclusion: { held, newRun, holder, fileLeft }, states, digests,
+      digestBeforeStep3, lockFileAfter, oldAfterStep3, durationMs: Date.now() - t0,
+    };
+  }
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-modes-'));
+    moto = await startMotoServer();
+    timings.motoStart = Date.now() - t0;
+    aws = emulatorClients(moto.endpoint);
+
+    const t1 = Date.now();
+    const assembly = path.join(root, 'assembly');
+    stacks = synth(assembly, [LOCKFILE_KMS, BOTH_KMS_MANAGED, MIGRATION(LockingMode.DYNAMODB)]);
+    timings.synth = Date.now() - t1;
+    const t2 = Date.now();
+    deploy = await cdk(['deploy', '--app', assembly, '--all', '--method=direct', '--require-approval', 'never', '--concurrency', '3'], moto.endpoint);
+    timings.cdkDeploy = Date.now() - t2;
+    if (deploy.code !== 0) throw new Error(`cdk deploy failed\n${describeRun(deploy)}\n\nmoto:\n${moto.log().slice(-3000)}`);
+    account = deploy.output.match(/arn:aws:cloudformation:[^:]+:(\d{12}):stack\//)![1];
+
+    for (const [id, stack] of Object.entries(stacks)) {
+      const { published, expected: evaluated } = await readStack(id, stack);
+      expected[id] = evaluated;
+      backends[id] = backendOf(id, stack, published);
+    }
+    lockfileRun = begin('7a-8-lockfile-kms', contention(backends.E2eLockfileKms, KEY));
+    bothRun = begin('7b-8-both-kms-managed', contention(backends.E2eBothKmsManaged, KEY));
+    migration = begin('9-8-migration', migrate());
+  }, 150_000);
+
+  afterAll(async () => {
+    await Promise.all(started);
+    await killAll();
+    aws?.destroy();
+    await moto?.stop();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+    writeTimings('locking-encryption.e2e.test.ts', timings);
+  }, 60_000);
+
+  test('each stack publishes exactly what its construct renders', () => {
+    for (const id of Object.keys(stacks)) {
+      expect({ id, config: params[id]['backend-config'] }).toEqual({ id, config: expected[id] });
+    }
+  });
+
+  test('7a. S3_LOCKFILE: no table; <key>.tflock exists only while locked; contention answers 412', async () => {
+    const id = LOCKFILE_KMS.id;
+    expect(resources[id].filter((r) => r.ResourceType === 'AWS::DynamoDB::Table')).toEqual([]);
+    expect(params[id]['lock-table']).toBeUndefined();
+    expect(params[id]['backend-config']).toContain('use_lockfile = true');
+    expect(params[id]['backend-config']).not.toContain('dynamodb_table');
+
+    const r = await lockfileRun;
+    must(r.holder);
+    expect(r.held.file?.Operation).toBe('OperationTypeApply');
+    expect(r.held.file?.Path).toBe(`${backends[id].bucket}/${KEY}`);
+    expect(r.late.code).toBe(1);
+    expect(r.late.output).toContain('Error acquiring the state lock');
+    expect(r.late.output).toContain('StatusCode: 412');
+    expect(r.late.output).toContain('PreconditionFailed');
+    expect(r.late.output).toMatch(new RegExp(`ID:\\s+${r.held.file!.ID}`));
+    must(r.waiter, [r.holder, r.late]);
+    expect(recordedRun(r.finalState)).toBe('waiter');
+    expect(r.after.file).toBeUndefined();
+  });
+
+  test('7b. DYNAMODB_AND_S3_LOCKFILE: the lock file and the lock item are held at once, with one lock ID; the file is taken first', async () => {
+    const id = BOTH_KMS_MANAGED.id;
+    const r = await bothRun;
+    must(r.holder);
+    expect(r.held.item).toBeDefined();
+    expect(r.held.file).toBeDefined();
+    expect(r.held.item!.ID).toBe(r.held.file!.ID);
+    expect(r.held.item!.Path).toBe(`${backends[id].bucket}/${KEY}`);
+    expect(r.late.code).toBe(1);
+    // The lock file is taken first: contention shows S3's 412, not DynamoDB's condition failure.
+    expect(r.late.output).toContain('StatusCode: 412');
+    expect(r.late.output).not.toContain('ConditionalCheckFailedException');
+    must(r.waiter, [r.holder, r.late]);
+    expect(recordedRun(r.finalState)).toBe('waiter');
+    expect(r.after).toEqual({ item: undefined, file: undefined });
+  });
+
+  test('8. every encryption reaches Terraform\'s writes: AES256 for S3_MANAGED, aws:kms for KMS_MANAGED, the stack\'s key for KMS', async () => {
+    await Promise.all([lockfileRun, bothRun]);
+    const m = await migration;
+    const [kms, kmsManaged, s3Managed] = await Promise.all([
+      getObject(backends.E2eLockfileKms, KEY), getObject(backends.E2eBothKmsManaged, KEY), getObject(backends.E2eMigration, KEY),
+    ]);
+    expect(m.steps[0].config).toContain('encrypt        = true');
+    expect(s3Managed?.sse).toBe('AES256');
+    expect(params.E2eBothKmsManaged['backend-config']).toContain('kms_key_id     = "alias/aws/s3"');
+    expect(kmsManaged?.sse).toBe('aws:kms');
+    const keyArn = params.E2eLockfileKms['kms-key-arn'];
+    expect(keyArn).toMatch(new RegExp(`^arn:aws:kms:${E2E_REGION}:${account}:key/`));
+    expect(params.E2eLockfileKms['backend-config']).toContain(`kms_key_id   = "${keyArn}"`);
+    expect(kms?.sse).toBe('aws:kms');
+    expect(kms?.kmsKeyId).toBe(keyArn);
+  });
+
+  test('9. migration: state written under DYNAMODB survives init -reconfigure through DYNAMODB_AND_S3_LOCKFILE to S3_LOCKFILE', async () => {
+    const m = await migration;
+    expect(m.steps.map((s) => s.config.includes('dynamodb_table'))).toEqual([true, true, false]);
+    expect(m.steps.map((s) => s.config.includes('use_lockfile'))).toEqual([false, true, true]);
+    // Step 2's config is what the updated stack publishes, and what its construct renders.
+    expect(m.publishedAfterUpdate).toBe(m.expectedAfterUpdate);
+    // The resource is in state at each step (in steps 2 and 3 before they apply), and each apply wrote it.
+    expect(m.steps.map((s) => s.list.stdout.trim())).toEqual([RESOURCE_ADDRESS, RESOURCE_ADDRESS, RESOURCE_ADDRESS]);
+    expect(m.states.map(recordedRun)).toEqual(['step-1', 'step-2', 'step-3']);
+    // Step 2: an unchanged runner (table only) holding the lock excludes a changed one (both),
+    // which fails on the lock item and removes the lock file it had taken.
+    expect(m.exclusion.held.item?.Operation).toBe('OperationTypeApply');
+    expect(m.exclusion.newRun.code).toBe(1);
+    expect(m.exclusion.newRun.output).toContain('Error acquiring the state lock');
+    expect(m.exclusion.newRun.output).toContain('ConditionalCheckFailedException');
+    expect(m.exclusion.fileLeft).toBeUndefined();
+    // Steps 1 and 2 kept the digest item current; step 3 (no table) no longer writes it.
+    expect(m.digests[0]).toBe(md5(m.states[0]!));
+    expect(m.digests[1]).toBe(md5(m.states[1]!));
+    expect(m.digests[2]).toBe(m.digestBeforeStep3);
+    expect(m.digests[2]).not.toBe(md5(m.states[2]!));
+    expect(m.lockFileAfter).toEqual({ item: undefined, file: undefined });
+    // So a runner still configured with dynamodb_table now refuses the state (checksum error):
+    // every runner must have moved to step 2's config before any runs step 3's.
+    expect(m.oldAfterStep3.code).toBe(1);
+    expect(m.oldAfterStep3.output).toContain('state data in S3 does not have the expected content');
+  });
+});
