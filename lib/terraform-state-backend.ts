@@ -37,8 +37,9 @@ import {
 export enum LockingMode {
   /**
    * A DynamoDB table (`dynamodb_table`), the classic lock that every Terraform
-   * and OpenTofu version supports. Terraform 1.11+ warns that `dynamodb_table`
-   * is deprecated; OpenTofu does not.
+   * and OpenTofu version supports. Terraform's documentation deprecates
+   * `dynamodb_table` since 1.11 (the 1.11.4 binary prints no warning for it;
+   * later releases are reported to); OpenTofu does not.
    */
   DYNAMODB = 'DYNAMODB',
 
