@@ -1,9 +1,9 @@
 /**
  * End to end, every locking mode and every encryption, and the migration from
- * DynamoDB locking to lock files: backend stacks synthesized in this process (the
- * same constructs the assertions compare with), deployed together by the real CLI
- * (`cdk deploy --app <assembly> --all --method=direct`) into moto_server, then used
- * by the real Terraform binary.
+ * DynamoDB locking to lock files: the stacks of variants.ts, synthesized and deployed
+ * together by the real CLI (`cdk deploy --app "ts-node variants.ts" --all
+ * --method=direct`) into moto_server, then used by the real Terraform binary. The
+ * same stacks built in this process give what their constructs render.
  *
  * `--method=direct` because moto looks change sets up by name across all stacks and
  * every CDK change set has the same name: a second stack's change set, or a stack
@@ -22,8 +22,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { App } from 'aws-cdk-lib';
-import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateBackendStackProps } from '../../lib';
-import { cdk, E2E_REGION } from '../support/cdk-cli';
+import { LockingMode, TerraformStateBackendStack } from '../../lib';
+import { cdk, E2E_REGION, REPO_ROOT } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';
 import { MotoServer, startMotoServer } from '../support/moto-server';
 import { killAll, ProcessResult } from '../support/processes';
@@ -31,47 +31,15 @@ import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS } from '../support
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
   Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
-  recordedRun, runners, waitForLocks, writeTimings,
+  recordedRun, runners, waitForLocks, reportMotoTrouble, writeTimings,
 } from './scenarios';
+import { addVariants, BOTH_KMS_MANAGED, LOCKFILE_KMS, MIGRATION, migrationProps } from './variants';
 
 const KEY = 'terraform.tfstate';
 
-interface Variant {
-  readonly id: string;
-  readonly props: TerraformStateBackendStackProps;
-}
-
-const LOCKFILE_KMS: Variant = {
-  id: 'E2eLockfileKms',
-  props: { locking: LockingMode.S3_LOCKFILE, encryption: StateEncryption.KMS, bucketName: 'e2e-lockfile-kms', discoveryPrefix: '/e2e/lockfile-kms/' },
-};
-const BOTH_KMS_MANAGED: Variant = {
-  id: 'E2eBothKmsManaged',
-  props: {
-    locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
-    encryption: StateEncryption.KMS_MANAGED,
-    bucketName: 'e2e-both-kms-managed',
-    lockTableName: 'e2e-both-lock',
-    discoveryPrefix: '/e2e/both-kms-managed/',
-  },
-};
-/** The migration's stack, at each of its three steps (only the locking changes; step 3 drops the table's name). */
-const MIGRATION_BASE: TerraformStateBackendStackProps = {
-  encryption: StateEncryption.S3_MANAGED, bucketName: 'e2e-migration', discoveryPrefix: '/e2e/migration/',
-};
-const MIGRATION = (locking: LockingMode): Variant => ({
-  id: 'E2eMigration',
-  props: { ...MIGRATION_BASE, locking, lockTableName: locking === LockingMode.S3_LOCKFILE ? undefined : 'e2e-migration-lock' },
-});
-
-/** Synthesizes the variants into `outdir`; returns the stacks (for their rendered config). */
-function synth(outdir: string, variants: readonly Variant[]): Record<string, TerraformStateBackendStack> {
-  const app = new App({ outdir });
-  const stacks: Record<string, TerraformStateBackendStack> = {};
-  for (const v of variants) stacks[v.id] = new TerraformStateBackendStack(app, v.id, v.props);
-  app.synth();
-  return stacks;
-}
+/** The variants app, as the CLI runs it (like cdk.json's app). */
+const VARIANTS_APP = `${path.join(REPO_ROOT, 'node_modules', '.bin', 'ts-node')} --transpile-only --project ${path.join(REPO_ROOT, 'tsconfig.dev.json')} ` +
+  `--prefer-ts-exts ${path.join(__dirname, 'variants.ts')}`;
 
 interface Migration {
   readonly steps: Array<{ readonly config: string; readonly init: ProcessResult; readonly list: ProcessResult; readonly apply: ProcessResult }>;
@@ -88,6 +56,9 @@ interface Migration {
   readonly oldAfterStep3: ProcessResult;
   readonly durationMs: number;
 }
+
+// Tests await scenarios that beforeAll started side by side; on a loaded machine they can take a while.
+jest.setTimeout(90_000);
 
 describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migration to lock files, with Terraform (moto_server)', () => {
   let moto: MotoServer;
@@ -154,7 +125,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
   /** 9. DYNAMODB -> DYNAMODB_AND_S3_LOCKFILE -> S3_LOCKFILE on one bucket, as the README says. */
   async function migrate(): Promise<Migration> {
     const t0 = Date.now();
-    const step1 = backends.E2eMigration;
+    const step1 = backends[MIGRATION];
     const [runner, oldRunner] = runners(step1, 'migration', ['runner', 'old-config']);
     const steps: Array<Migration['steps'][number]> = [];
     const states: Array<string | undefined> = [];
@@ -174,12 +145,14 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     await step(step1.backendConfig, 'step-1', false);
     must(await oldRunner.init());
 
-    // Step 2: the stack updated to DYNAMODB_AND_S3_LOCKFILE (the CLI, from a second assembly).
-    const assembly2 = path.join(root, 'assembly-2');
-    const [stack2] = Object.values(synth(assembly2, [MIGRATION(LockingMode.DYNAMODB_AND_S3_LOCKFILE)]));
-    const update = await cdk(['deploy', '--app', assembly2, '--method=direct', '--require-approval', 'never', 'E2eMigration'], moto.endpoint);
+    // Step 2: the stack updated to DYNAMODB_AND_S3_LOCKFILE by the CLI.
+    const stack2 = addVariants(new App(), LockingMode.DYNAMODB_AND_S3_LOCKFILE)[MIGRATION];
+    const update = await cdk([
+      'deploy', '--app', VARIANTS_APP, '--output', path.join(root, 'assembly-2'), '-c', `migrationLocking=${LockingMode.DYNAMODB_AND_S3_LOCKFILE}`,
+      '--method=direct', '--require-approval', 'never', MIGRATION,
+    ], moto.endpoint);
     if (update.code !== 0) throw new Error(`cdk deploy (update) failed\n${describeRun(update)}`);
-    const { published, expected: expectedAfterUpdate } = await readStack('E2eMigration', stack2);
+    const { published, expected: expectedAfterUpdate } = await readStack(MIGRATION, stack2);
     await step(published, 'step-2', true);
 
     // Still in step 2: a runner not yet changed (table only) holds the lock; a changed one
@@ -194,7 +167,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     // stack is not redeployed: the README deploys S3_LOCKFILE after this step, and moto
     // cannot run that update (it deletes the retained table on update, and deletion
     // protection refuses: TRAPS.md 11). The config is the S3_LOCKFILE construct's.
-    const [stack3] = Object.values(synth(path.join(root, 'assembly-3'), [MIGRATION(LockingMode.S3_LOCKFILE)]));
+    const stack3 = new TerraformStateBackendStack(new App(), MIGRATION, migrationProps(LockingMode.S3_LOCKFILE));
     const config3 = evaluateInStack(stack3, stack3.backend.renderBackendConfigFile(), {
       pseudo: { 'AWS::AccountId': account, 'AWS::Region': E2E_REGION },
     });
@@ -216,12 +189,14 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     timings.motoStart = Date.now() - t0;
     aws = emulatorClients(moto.endpoint);
 
-    const t1 = Date.now();
-    const assembly = path.join(root, 'assembly');
-    stacks = synth(assembly, [LOCKFILE_KMS, BOTH_KMS_MANAGED, MIGRATION(LockingMode.DYNAMODB)]);
-    timings.synth = Date.now() - t1;
+    // The same stacks in this process, for what their constructs render (not synthesized here).
+    stacks = addVariants(new App());
     const t2 = Date.now();
-    deploy = await cdk(['deploy', '--app', assembly, '--all', '--method=direct', '--require-approval', 'never', '--concurrency', '3'], moto.endpoint);
+    // The CLI synthesizes the variants app and deploys its three stacks.
+    deploy = await cdk([
+      'deploy', '--app', VARIANTS_APP, '--output', path.join(root, 'assembly'), '--all', '--method=direct', '--require-approval', 'never',
+      '--concurrency', '3',
+    ], moto.endpoint);
     timings.cdkDeploy = Date.now() - t2;
     if (deploy.code !== 0) throw new Error(`cdk deploy failed\n${describeRun(deploy)}\n\nmoto:\n${moto.log().slice(-3000)}`);
     account = deploy.output.match(/arn:aws:cloudformation:[^:]+:(\d{12}):stack\//)![1];
@@ -231,8 +206,8 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
       expected[id] = evaluated;
       backends[id] = backendOf(id, stack, published);
     }
-    lockfileRun = begin('7a-8-lockfile-kms', contention(backends.E2eLockfileKms, KEY));
-    bothRun = begin('7b-8-both-kms-managed', contention(backends.E2eBothKmsManaged, KEY));
+    lockfileRun = begin('7a-8-lockfile-kms', contention(backends[LOCKFILE_KMS], KEY));
+    bothRun = begin('7b-8-both-kms-managed', contention(backends[BOTH_KMS_MANAGED], KEY));
     migration = begin('9-8-migration', migrate());
   }, 150_000);
 
@@ -241,6 +216,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     await killAll();
     aws?.destroy();
     await moto?.stop();
+    if (moto) reportMotoTrouble('locking-encryption.e2e.test.ts', moto.log());
     if (root) fs.rmSync(root, { recursive: true, force: true });
     writeTimings('locking-encryption.e2e.test.ts', timings);
   }, 60_000);
@@ -252,7 +228,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
   });
 
   test('7a. S3_LOCKFILE: no table; <key>.tflock exists only while locked; contention answers 412', async () => {
-    const id = LOCKFILE_KMS.id;
+    const id = LOCKFILE_KMS;
     expect(resources[id].filter((r) => r.ResourceType === 'AWS::DynamoDB::Table')).toEqual([]);
     expect(params[id]['lock-table']).toBeUndefined();
     expect(params[id]['backend-config']).toContain('use_lockfile = true');
@@ -267,13 +243,13 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     expect(r.late.output).toContain('StatusCode: 412');
     expect(r.late.output).toContain('PreconditionFailed');
     expect(r.late.output).toMatch(new RegExp(`ID:\\s+${r.held.file!.ID}`));
-    must(r.waiter, [r.holder, r.late]);
+    must(r.waiter, [r.held.item?.ID ?? r.held.file!.ID]);
     expect(recordedRun(r.finalState)).toBe('waiter');
     expect(r.after.file).toBeUndefined();
   });
 
   test('7b. DYNAMODB_AND_S3_LOCKFILE: the lock file and the lock item are held at once, with one lock ID; the file is taken first', async () => {
-    const id = BOTH_KMS_MANAGED.id;
+    const id = BOTH_KMS_MANAGED;
     const r = await bothRun;
     must(r.holder);
     expect(r.held.item).toBeDefined();
@@ -284,7 +260,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     // The lock file is taken first: contention shows S3's 412, not DynamoDB's condition failure.
     expect(r.late.output).toContain('StatusCode: 412');
     expect(r.late.output).not.toContain('ConditionalCheckFailedException');
-    must(r.waiter, [r.holder, r.late]);
+    must(r.waiter, [r.held.item?.ID ?? r.held.file!.ID]);
     expect(recordedRun(r.finalState)).toBe('waiter');
     expect(r.after).toEqual({ item: undefined, file: undefined });
   });
@@ -293,15 +269,15 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     await Promise.all([lockfileRun, bothRun]);
     const m = await migration;
     const [kms, kmsManaged, s3Managed] = await Promise.all([
-      getObject(backends.E2eLockfileKms, KEY), getObject(backends.E2eBothKmsManaged, KEY), getObject(backends.E2eMigration, KEY),
+      getObject(backends[LOCKFILE_KMS], KEY), getObject(backends[BOTH_KMS_MANAGED], KEY), getObject(backends[MIGRATION], KEY),
     ]);
     expect(m.steps[0].config).toContain('encrypt        = true');
     expect(s3Managed?.sse).toBe('AES256');
-    expect(params.E2eBothKmsManaged['backend-config']).toContain('kms_key_id     = "alias/aws/s3"');
+    expect(params[BOTH_KMS_MANAGED]['backend-config']).toContain('kms_key_id     = "alias/aws/s3"');
     expect(kmsManaged?.sse).toBe('aws:kms');
-    const keyArn = params.E2eLockfileKms['kms-key-arn'];
+    const keyArn = params[LOCKFILE_KMS]['kms-key-arn'];
     expect(keyArn).toMatch(new RegExp(`^arn:aws:kms:${E2E_REGION}:${account}:key/`));
-    expect(params.E2eLockfileKms['backend-config']).toContain(`kms_key_id   = "${keyArn}"`);
+    expect(params[LOCKFILE_KMS]['backend-config']).toContain(`kms_key_id   = "${keyArn}"`);
     expect(kms?.sse).toBe('aws:kms');
     expect(kms?.kmsKeyId).toBe(keyArn);
   });

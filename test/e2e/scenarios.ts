@@ -126,7 +126,7 @@ export async function waitForLocks(b: Backend, statePath: string, holder: Tracke
       holder.kill('SIGKILL');
       throw new Error(`the lock on ${statePath} did not appear within ${timeoutMs} ms\n${describeRun(await holder.done)}`);
     }
-    await sleep(50);
+    await sleep(100);
   }
 }
 
@@ -140,29 +140,37 @@ function printedTime(s: string): number {
  * Why a run that should have succeeded failed, when it is the emulator's known fault
  * (TRAPS.md 11): under load moto sometimes loses its answer to a request it did
  * process; the SDK retries, and a retried conditional lock write then meets the lock
- * this very run just took. Terraform reports its own lock as the holder. Recognised
- * when the printed holder was created during this run and no other run of the test
- * worked on the same state then.
+ * this very run just took. Terraform reports its own lock as the holder (and, with a
+ * lock timeout, waits for itself until the timeout). Recognised when the printed
+ * holder is none of the locks the test knows other runs to hold (`foreignIds`) and was
+ * created while this run ran.
  */
-export function selfLockDiagnosis(r: ProcessResult, others: readonly ProcessResult[] = []): string | undefined {
+export function selfLockDiagnosis(r: ProcessResult, foreignIds: readonly string[] = []): string | undefined {
   if (!r.output.includes('Error acquiring the state lock')) return undefined;
   const holder = printedLockInfo(r.output);
-  if (!holder) return undefined;
+  if (!holder || foreignIds.includes(holder.ID)) return undefined;
   const created = printedTime(holder.Created);
-  const duringRun = created >= r.startedAt - 1000 && created <= r.endedAt + 1000;
-  const overlapped = others.some((o) => o.startedAt <= created + 1000 && o.endedAt >= created - 1000);
-  if (!duringRun || overlapped) return undefined;
-  return `The holder (ID ${holder.ID}, ${holder.Operation}, created ${holder.Created}) was created during this very run, and no other run ` +
-    'of this test worked on this state then: Terraform most likely met its own lock. moto lost its answer to the conditional lock write, ' +
-    'the SDK retried, and the retry found the lock the first attempt had taken (TRAPS.md 11). An emulator fault under load, not a locking ' +
-    'defect of the construct; the lock it left behind needs `terraform force-unlock`.';
+  if (!(created >= r.startedAt - 1000 && created <= r.endedAt + 1000)) return undefined;
+  return `The holder (ID ${holder.ID}, ${holder.Operation}, created ${holder.Created}) is no lock another run of this test took, and ` +
+    'was created while this run ran: Terraform met its own lock. moto lost its answer to the conditional lock write, the SDK ' +
+    'retried, and the retry found the lock the first attempt had taken (TRAPS.md 11). An emulator fault under load, not a ' +
+    'locking defect of the construct.';
 }
 
 /** Throws with the output (and a self-lock diagnosis) unless the run exited 0. */
-export function must(r: ProcessResult, others: readonly ProcessResult[] = []): ProcessResult {
+export function must(r: ProcessResult, foreignIds: readonly string[] = []): ProcessResult {
   if (r.code === 0) return r;
-  const diagnosis = selfLockDiagnosis(r, others);
+  const diagnosis = selfLockDiagnosis(r, foreignIds);
   throw new Error(`${diagnosis ? `${diagnosis}\n\n` : ''}${describeRun(r)}`);
+}
+
+/**
+ * moto's 5xx answers and tracebacks during a file's run, printed to stderr (the
+ * evidence when a run met its own lock); nothing when there were none.
+ */
+export function reportMotoTrouble(file: string, log: string): void {
+  const trouble = log.split('\n').filter((l) => /" 5\d\d -|Traceback/.test(l));
+  if (trouble.length > 0) process.stderr.write(`${file}: moto_server answered with errors:\n${trouble.slice(0, 20).join('\n')}\n`);
 }
 
 /** Working directories for one state, each a separate runner. */

@@ -72,7 +72,7 @@ async function startOnce(): Promise<MotoServer> {
   });
   let out = '';
   const keep = (c: Buffer) => {
-    out = (out + c.toString()).slice(-20_000);
+    out = (out + c.toString()).slice(-1_000_000);
   };
   shell.stdout!.on('data', keep);
   shell.stderr!.on('data', keep);
