@@ -111,7 +111,9 @@ export function awsError(e: unknown, call: Call): CliError {
     return new CliError('no region: pass --region, use a backend configuration that names one, or set AWS_REGION', ExitCode.USAGE);
   }
   if (ACCESS_DENIED.has(name) || (status === 403 && !name.startsWith('Precondition'))) {
-    return new CliError(`${call.action} on ${call.resource} was refused (${name}${said}). `
+    // A 403 whose body the SDK could not read (an emulator's, a proxy's) is named by its status alone.
+    const why = ACCESS_DENIED.has(name) ? `${name}${said}` : 'HTTP 403';
+    return new CliError(`${call.action} on ${call.resource} was refused (${why}). `
       + `Ask for ${call.action} on that resource, or use credentials that have it (AWS_PROFILE).`, ExitCode.FAILURE, { action: call.action, resource: call.resource });
   }
   if (name === 'NoSuchBucket') {

@@ -93,6 +93,17 @@ describe('AWS errors name the action, the resource and what to do', () => {
       + 'Ask for s3:ListBucket on that resource, or use credentials that have it (AWS_PROFILE).\n');
   });
 
+  test('a 403 the SDK could not read is named by its status', async () => {
+    const aws = fakeAws();
+    aws.dynamodb.before('ScanCommand', () => {
+      throw Object.assign(new Error('Unexpected token \'<\', "<?xml vers"... is not valid JSON\n  Deserialization error: ...'), { name: 'SyntaxError', $metadata: { httpStatusCode: 403 } });
+    });
+    const r = await run(['locks', ...BACKEND_FLAGS], aws);
+    expect(r.code).toBe(ExitCode.FAILURE);
+    expect(r.err).toBe('tfstate-ops: dynamodb:Scan on DynamoDB table terraform-lock (eu-west-1) was refused (HTTP 403). '
+      + 'Ask for dynamodb:Scan on that resource, or use credentials that have it (AWS_PROFILE).\n');
+  });
+
   test('a missing bucket: exit 4', async () => {
     const r = await run(['locks', '--bucket', 'nope', '--region', 'eu-west-1']);
     expect(r.code).toBe(ExitCode.NOT_FOUND);
