@@ -120,8 +120,8 @@ export async function digestCommand(ctx: CommandContext, options: DigestOptions)
           ? 'MISMATCH: Terraform refuses this state ("state data in S3 does not have the expected content").'
           : 'The digest names a state, but there is no state object: Terraform refuses to read it.');
         if (digestVersion) {
-          lines.push(`The digest is the MD5 of version ${digestVersion.versionId} (${formatTime(digestVersion.lastModified)}, serial ${digestVersion.state?.serial ?? '?'}): `
-            + `the last state Terraform wrote. The current object ${state ? 'was written after it without the digest' : 'was deleted after it'}.`);
+          lines.push(`The digest is the MD5 of version ${digestVersion.versionId} (${formatTime(digestVersion.lastModified)}, serial ${digestVersion.state?.serial ?? '?'}), `
+            + `the last state written with its digest; the current object ${state ? 'was written after it without one' : 'was deleted after it'}.`);
         } else {
           lines.push(`The digest matches none of the newest ${SEARCH_VERSIONS} versions of the state.`);
         }
@@ -132,7 +132,7 @@ export async function digestCommand(ctx: CommandContext, options: DigestOptions)
         } else {
           lines.push('', `If the current object is the state you want: ${ctx.suggest(['digest', ...keyArgs, '--fix'])}`);
           if (digestVersion) {
-            lines.push(`If the state Terraform last wrote is the one you want: ${ctx.suggest(['restore', ...keyArgs, '--version-id', digestVersion.versionId])}`);
+            lines.push(`If the version the digest names is the one you want: ${ctx.suggest(['restore', ...keyArgs, '--version-id', digestVersion.versionId])}`);
           }
         }
         break;

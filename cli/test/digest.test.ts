@@ -37,10 +37,10 @@ describe('digest', () => {
       `  digest item   MD5 ${md5(tfState(2, 'two'))}  LockID "${DIGEST_ID}" in table terraform-lock`,
       '',
       'MISMATCH: Terraform refuses this state ("state data in S3 does not have the expected content").',
-      `The digest is the MD5 of version ${written} (2026-11-26T09:00:02Z, serial 2): the last state Terraform wrote. The current object was written after it without the digest.`,
+      `The digest is the MD5 of version ${written} (2026-11-26T09:00:02Z, serial 2), the last state written with its digest; the current object was written after it without one.`,
       '',
       'If the current object is the state you want: tfstate-ops digest terraform.tfstate --fix --bucket state-bucket --table terraform-lock --region eu-west-1',
-      `If the state Terraform last wrote is the one you want: tfstate-ops restore terraform.tfstate --version-id ${written} --bucket state-bucket --table terraform-lock --region eu-west-1`,
+      `If the version the digest names is the one you want: tfstate-ops restore terraform.tfstate --version-id ${written} --bucket state-bucket --table terraform-lock --region eu-west-1`,
       '',
     ].join('\n'));
     // The state object is downloaded and hashed, not judged by its ETag.
