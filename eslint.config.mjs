@@ -32,6 +32,8 @@ export default defineConfig([
     'bin/**/*.js',
     'test/**/*.js',
     'test/**/*.snapshot/',
+    // The CLI package's compiled output.
+    'cli/dist/',
   ]),
   {
     files: ['**/*.{ts,js,mjs,cjs}'],
@@ -83,14 +85,14 @@ export default defineConfig([
     },
   },
   {
-    // Tests read synthesized templates, which are untyped JSON.
-    files: ['test/**/*.ts'],
+    // Tests read synthesized templates, which are untyped JSON; the CLI's fake AWS clients take untyped commands.
+    files: ['test/**/*.ts', 'cli/test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
   {
-    files: ['scripts/**/*.js', 'jest.config.js'],
+    files: ['scripts/**/*.js', 'jest.config.js', 'cli/bin/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' },

@@ -3,8 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   // TypeScript sources win over the .js files jsii writes next to them.
   moduleFileExtensions: ['ts', 'js', 'json'],
-  roots: ['<rootDir>/test'],
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  roots: ['<rootDir>/test', '<rootDir>/cli/test'],
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/cli/test/**/*.test.ts'],
   transform: {
     // Transpile only: types are checked once by `tsc -p tsconfig.dev.json` in `npm test`.
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],

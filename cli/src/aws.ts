@@ -1,0 +1,159 @@
+/**
+ * AWS clients and errors: clients follow the SDK's own chain for credentials
+ * (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, instance roles ...), region and endpoint;
+ * every call is wrapped so a failure names the action and resource refused.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { CliError, ExitCode } from './errors';
+
+/** Makes the clients; injectable so tests can use emulated or recorded clients. */
+export interface ClientFactory {
+  s3(options: ClientOptions): S3Client;
+  dynamodb(options: ClientOptions): DynamoDBClient;
+  ssm(options: ClientOptions): SSMClient;
+}
+
+export interface ClientOptions {
+  /** Undefined: the SDK's region chain (AWS_REGION, the profile's region). */
+  readonly region?: string;
+  /** S3 only: path-style URLs (`https://host/bucket/key`), for emulators. */
+  readonly forcePathStyle?: boolean;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The endpoint for a service from the environment, as the SDK itself reads it
+ * (AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL), read from `env` so a
+ * caller of main() can point one run at an emulator without touching process.env.
+ */
+export function endpointFromEnv(env: Env, service: 'S3' | 'DYNAMODB' | 'SSM'): string | undefined {
+  if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) {
+    return undefined;
+  }
+  return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/** The SDK's clients. */
+export function sdkClientFactory(env: Env): ClientFactory {
+  const common = (options: ClientOptions, service: 'S3' | 'DYNAMODB' | 'SSM') => ({
+    region: options.region ?? (env.AWS_REGION || undefined),
+    endpoint: endpointFromEnv(env, service),
+  });
+  return {
+    s3: (options) => new S3Client({ ...common(options, 'S3'), forcePathStyle: options.forcePathStyle }),
+    dynamodb: (options) => new DynamoDBClient(common(options, 'DYNAMODB')),
+    ssm: (options) => new SSMClient(common(options, 'SSM')),
+  };
+}
+
+/** One AWS call, as the user would grant it: `s3:GetObject` on `arn:aws:s3:::bucket/key`. */
+export interface Call {
+  /** The IAM action, e.g. `s3:GetObject`. */
+  readonly action: string;
+  /** The resource as a policy names it (an ARN), or a description where the ARN needs the account. */
+  readonly resource: string;
+  /** What to say when the resource does not exist. */
+  readonly notFound?: string;
+}
+
+interface AwsErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  hostname?: string;
+}
+
+function shape(e: unknown): AwsErrorShape {
+  return (typeof e === 'object' && e !== null ? e : { message: String(e) }) as AwsErrorShape;
+}
+
+/** The HTTP status of an AWS error, when it has one. */
+export function httpStatus(e: unknown): number | undefined {
+  return shape(e).$metadata?.httpStatusCode;
+}
+
+/** A conditional write or delete that found its condition false (DynamoDB, or S3's 412). */
+export function isConditionFailed(e: unknown): boolean {
+  const s = shape(e);
+  return s.name === 'ConditionalCheckFailedException' || s.name === 'PreconditionFailed' || s.$metadata?.httpStatusCode === 412;
+}
+
+/** The object (or version) does not exist. */
+export function isNoSuchKey(e: unknown): boolean {
+  const s = shape(e);
+  return s.name === 'NoSuchKey' || s.name === 'NotFound' || s.name === 'NoSuchVersion';
+}
+
+const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'UnauthorizedOperation', 'UnrecognizedClientException',
+  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'InvalidClientTokenId']);
+
+/** The error an AWS failure becomes: what was refused or missing, and what to do. */
+export function awsError(e: unknown, call: Call): CliError {
+  if (e instanceof CliError) {
+    return e;
+  }
+  const s = shape(e);
+  const name = s.name && s.name !== 'Error' ? s.name : s.Code ?? s.code ?? 'Error';
+  const message = (s.message ?? '').trim();
+  const said = message && message !== name && message !== 'UnknownError' ? `: ${message}` : '';
+  const status = s.$metadata?.httpStatusCode;
+
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return new CliError('no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), '
+      + `or run where a role is available (${message})`, ExitCode.FAILURE);
+  }
+  if (/Region is missing/i.test(message)) {
+    return new CliError('no region: pass --region, use a backend configuration that names one, or set AWS_REGION', ExitCode.USAGE);
+  }
+  if (ACCESS_DENIED.has(name) || (status === 403 && !name.startsWith('Precondition'))) {
+    // A 403 whose body the SDK could not read (an emulator's, a proxy's) is named by its status alone.
+    const why = ACCESS_DENIED.has(name) ? `${name}${said}` : 'HTTP 403';
+    return new CliError(`${call.action} on ${call.resource} was refused (${why}). `
+      + `Ask for ${call.action} on that resource, or use credentials that have it (AWS_PROFILE).`, ExitCode.FAILURE, { action: call.action, resource: call.resource });
+  }
+  if (name === 'NoSuchBucket') {
+    return new CliError(`bucket not found: ${call.resource} (${name}). Check --bucket and --region (or the backend configuration).`, ExitCode.NOT_FOUND);
+  }
+  if (name === 'ResourceNotFoundException') {
+    return new CliError(call.notFound ?? `${call.resource} not found (${name}${said}). Check --table and --region (or the backend configuration).`, ExitCode.NOT_FOUND);
+  }
+  if (isNoSuchKey(e) || name === 'ParameterNotFound' || status === 404) {
+    return new CliError(call.notFound ?? `${call.resource} not found (${name})`, ExitCode.NOT_FOUND);
+  }
+  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
+    return new CliError(`${call.action} on ${call.resource}: the bucket is in another region (${name}${said}). Pass --region with the bucket's region.`,
+      ExitCode.FAILURE);
+  }
+  const network = s.code ?? '';
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(network)) {
+    const hint = network === 'ENOTFOUND' && /^[^.]+\.(localhost|\d+\.\d+\.\d+\.\d+)/.test(s.hostname ?? '')
+      ? ' For an emulator, add --path-style (or set AWS_S3_FORCE_PATH_STYLE=true).' : '';
+    return new CliError(`${call.action} on ${call.resource}: cannot reach the endpoint (${network}${said}). `
+      + `Check the network, AWS_ENDPOINT_URL and --region.${hint}`, ExitCode.FAILURE);
+  }
+  return new CliError(`${call.action} on ${call.resource} failed (${name}${said})`, ExitCode.FAILURE);
+}
+
+/** Runs one AWS call; a failure becomes a CliError naming the call. */
+export async function aws<T>(call: Call, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw awsError(e, call);
+  }
+}
+
+/** `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`. */
+export function s3Arn(bucket: string, key?: string): string {
+  return key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
+}
+
+/** A table as an error names it (its ARN needs the account, which the tool does not look up). */
+export function tableResource(table: string, region: string | undefined): string {
+  return `DynamoDB table ${table}${region ? ` (${region})` : ''}`;
+}

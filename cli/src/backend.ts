@@ -1,0 +1,366 @@
+/**
+ * The backend a command works on: from flags, from the backend configuration file
+ * the construct emits (`renderBackendConfigFile()`, also accepted: the whole
+ * `terraform { backend "s3" { ... } }` block), or from the discovery parameters.
+ */
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { aws, ClientFactory } from './aws';
+import { CliError, ExitCode, usageError } from './errors';
+
+/** The backend settings the commands use. */
+export interface Backend {
+  readonly bucket: string;
+  /** Undefined: the SDK's region (AWS_REGION, the profile's region). */
+  readonly region?: string;
+  /** `dynamodb_table`. */
+  readonly table?: string;
+  /** `use_lockfile`. */
+  readonly useLockfile: boolean;
+  /** `encrypt`. */
+  readonly encrypt: boolean;
+  /** `kms_key_id`. */
+  readonly kmsKeyId?: string;
+  /** `workspace_key_prefix`; Terraform's default is `env:`. */
+  readonly workspaceKeyPrefix: string;
+  /** `key`: the default state key of the commands that take a key. */
+  readonly key?: string;
+  /** S3 path-style URLs (`use_path_style`, `--path-style`, AWS_S3_FORCE_PATH_STYLE). */
+  readonly pathStyle: boolean;
+}
+
+/** Settings as a source gives them: every one optional. */
+export interface BackendSettings {
+  bucket?: string;
+  region?: string;
+  table?: string;
+  useLockfile?: boolean;
+  encrypt?: boolean;
+  kmsKeyId?: string;
+  workspaceKeyPrefix?: string;
+  key?: string;
+  pathStyle?: boolean;
+}
+
+type Kind = 'string' | 'bool';
+const HCL_ATTRIBUTES: Record<string, [keyof BackendSettings, Kind]> = {
+  bucket: ['bucket', 'string'],
+  key: ['key', 'string'],
+  region: ['region', 'string'],
+  dynamodb_table: ['table', 'string'],
+  use_lockfile: ['useLockfile', 'bool'],
+  encrypt: ['encrypt', 'bool'],
+  kms_key_id: ['kmsKeyId', 'string'],
+  workspace_key_prefix: ['workspaceKeyPrefix', 'string'],
+  use_path_style: ['pathStyle', 'bool'],
+  force_path_style: ['pathStyle', 'bool'],
+};
+
+/** The result of reading a backend configuration file. */
+export interface ParsedBackendConfig {
+  readonly settings: BackendSettings;
+  /** Attributes (and blocks) the tool does not use, in file order. */
+  readonly ignored: string[];
+}
+
+/**
+ * Reads the attribute lines of a backend configuration: `name = "string"`,
+ * `name = true|false` (a quoted "true"/"false" too, as HCL converts it), comments
+ * (`#`, `//`, `/* *\/` on one line), and the `terraform {` / `backend "s3" {` / `}`
+ * lines around them. Other attributes (`profile`, `assume_role = {...}`,
+ * `endpoints = {...}` ...) are skipped and reported in `ignored`.
+ */
+export function parseBackendConfig(text: string, source: string): ParsedBackendConfig {
+  const settings: BackendSettings = {};
+  const ignored: string[] = [];
+  const seen = new Set<string>();
+  const faults: string[] = [];
+  let skipDepth = 0;
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, index) => {
+    const where = `${source}:${index + 1}`;
+    const line = stripComment(raw).trim();
+    if (line === '') {
+      return;
+    }
+    if (skipDepth > 0) {
+      skipDepth += countBraces(line);
+      return;
+    }
+    if (line === '}' || /^terraform\s*\{$/.test(line) || /^backend\s+"s3"\s*\{$/.test(line)) {
+      return;
+    }
+    const m = /^([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(.*)$/.exec(line);
+    const block = /^([A-Za-z_][A-Za-z0-9_-]*)\s*\{$/.exec(line);
+    if (block) {
+      ignored.push(block[1]);
+      skipDepth = 1;
+      return;
+    }
+    if (!m) {
+      faults.push(`${where}: cannot read ${JSON.stringify(raw.trim())}: expected \`name = value\``);
+      return;
+    }
+    const [, name, valueText] = m;
+    const known = HCL_ATTRIBUTES[name];
+    if (!known) {
+      ignored.push(name);
+      const depth = countBraces(valueText);
+      if (depth > 0) {
+        skipDepth = depth;
+      }
+      return;
+    }
+    if (seen.has(name)) {
+      faults.push(`${where}: \`${name}\` is set twice`);
+      return;
+    }
+    seen.add(name);
+    let value: string | boolean;
+    try {
+      value = parseHclValue(valueText);
+    } catch (e) {
+      faults.push(`${where}: \`${name}\`: ${(e as Error).message}`);
+      return;
+    }
+    const [prop, kind] = known;
+    if (kind === 'bool') {
+      const b = typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : undefined;
+      if (b === undefined) {
+        faults.push(`${where}: \`${name}\` must be true or false, got ${JSON.stringify(value)}`);
+        return;
+      }
+      (settings as Record<string, unknown>)[prop] = b;
+    } else {
+      if (typeof value !== 'string') {
+        faults.push(`${where}: \`${name}\` must be a string, got ${value}`);
+        return;
+      }
+      (settings as Record<string, unknown>)[prop] = value;
+    }
+  });
+  if (skipDepth > 0) {
+    faults.push(`${source}: a block is not closed (missing \`}\`)`);
+  }
+  if (faults.length > 0) {
+    throw usageError(`cannot use the backend configuration ${source}:\n  ${faults.join('\n  ')}`);
+  }
+  return { settings, ignored };
+}
+
+/** The line without a trailing comment (outside string literals). */
+function stripComment(line: string): string {
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === '\\') {
+        i++;
+      } else if (c === '"') {
+        inString = false;
+      }
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+    } else if (c === '#' || (c === '/' && (line[i + 1] === '/' || line[i + 1] === '*'))) {
+      if (c === '/' && line[i + 1] === '*') {
+        const end = line.indexOf('*/', i + 2);
+        if (end >= 0) {
+          return line.slice(0, i) + stripComment(line.slice(end + 2));
+        }
+      }
+      return line.slice(0, i);
+    }
+  }
+  return line;
+}
+
+/** Opening minus closing braces outside string literals. */
+function countBraces(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') {
+        i++;
+      } else if (c === '"') {
+        inString = false;
+      }
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '{') {
+      depth++;
+    } else if (c === '}') {
+      depth--;
+    }
+  }
+  return depth;
+}
+
+/** An HCL literal: a quoted string (with HCL's escapes) or true/false. */
+export function parseHclValue(text: string): string | boolean {
+  const t = text.trim();
+  if (t === 'true' || t === 'false') {
+    return t === 'true';
+  }
+  if (!t.startsWith('"')) {
+    throw new Error(`expected a quoted string or true/false, got \`${t}\``);
+  }
+  let out = '';
+  let i = 1;
+  for (; i < t.length; i++) {
+    const c = t[i];
+    if (c === '"') {
+      break;
+    }
+    if (c === '\\') {
+      const n = t[++i];
+      switch (n) {
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case 'u': case 'U': {
+          const len = n === 'u' ? 4 : 8;
+          const hex = t.slice(i + 1, i + 1 + len);
+          if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) {
+            throw new Error(`bad escape \\${n}${hex}`);
+          }
+          out += String.fromCodePoint(parseInt(hex, 16));
+          i += len;
+          break;
+        }
+        default: throw new Error(`bad escape \\${n ?? ''}`);
+      }
+      continue;
+    }
+    if ((c === '$' || c === '%') && t[i + 1] === '{') {
+      throw new Error('templates (`${...}`, `%{...}`) are not allowed in a backend configuration');
+    }
+    if ((c === '$' || c === '%') && t[i + 1] === c && t[i + 2] === '{') {
+      out += `${c}{`;
+      i += 2;
+      continue;
+    }
+    out += c;
+  }
+  if (i >= t.length) {
+    throw new Error('unterminated string');
+  }
+  if (t.slice(i + 1).trim() !== '') {
+    throw new Error(`unexpected \`${t.slice(i + 1).trim()}\` after the string`);
+  }
+  return out;
+}
+
+/** Where the backend comes from, as the command line gives it. */
+export interface BackendSources {
+  readonly flags: BackendSettings;
+  readonly backendConfigFile?: string;
+  readonly discoveryPrefix?: string;
+}
+
+export interface ResolveContext {
+  readonly readFile: (file: string) => string;
+  readonly clients: ClientFactory;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly warn: (message: string) => void;
+}
+
+/** The names of the discovery parameters the construct publishes under its prefix. */
+export const DISCOVERY_PARAMETERS = ['backend-config', 'bucket', 'region', 'lock-table', 'kms-key-arn'] as const;
+
+/** Reads the backend from the discovery parameters under `prefix`. */
+export async function discoverBackend(prefix: string, region: string | undefined, ctx: ResolveContext): Promise<BackendSettings> {
+  if (!prefix.startsWith('/')) {
+    throw usageError(`--discovery must be a parameter path prefix starting with "/", got ${JSON.stringify(prefix)}`);
+  }
+  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const names = DISCOVERY_PARAMETERS.map((n) => `${base}${n}`);
+  const ssm = ctx.clients.ssm({ region });
+  const out = await aws({ action: 'ssm:GetParameters', resource: `arn:aws:ssm:${region ?? '<region>'}:<account>:parameter${base}*` },
+    () => ssm.send(new GetParametersCommand({ Names: names })));
+  const values = new Map((out.Parameters ?? []).map((p) => [p.Name!, p.Value ?? '']));
+  const config = values.get(`${base}backend-config`);
+  if (config !== undefined) {
+    const parsed = parseBackendConfig(config, `${base}backend-config`);
+    return parsed.settings;
+  }
+  const bucket = values.get(`${base}bucket`);
+  if (bucket === undefined) {
+    throw new CliError(`no discovery parameters under ${base}${region ? ` in ${region}` : ''}: neither ${base}backend-config nor ${base}bucket exists. `
+      + 'Check --discovery (the construct\'s `discoveryPrefix`) and --region (or AWS_REGION).', ExitCode.NOT_FOUND);
+  }
+  return {
+    bucket,
+    region: values.get(`${base}region`),
+    table: values.get(`${base}lock-table`),
+    kmsKeyId: values.get(`${base}kms-key-arn`),
+    encrypt: true,
+  };
+}
+
+/** Flags over the file (or discovery) over Terraform's defaults. */
+export async function resolveBackend(sources: BackendSources, ctx: ResolveContext): Promise<Backend> {
+  if (sources.backendConfigFile !== undefined && sources.discoveryPrefix !== undefined) {
+    throw usageError('--backend-config and --discovery both name a backend: use one of them');
+  }
+  let base: BackendSettings = {};
+  if (sources.backendConfigFile !== undefined) {
+    let text: string;
+    try {
+      text = ctx.readFile(sources.backendConfigFile);
+    } catch (e) {
+      throw usageError(`cannot read the backend configuration ${sources.backendConfigFile}: ${(e as Error).message}`);
+    }
+    const parsed = parseBackendConfig(text, sources.backendConfigFile);
+    if (parsed.ignored.length > 0) {
+      ctx.warn(`${sources.backendConfigFile}: ignoring ${parsed.ignored.map((n) => `\`${n}\``).join(', ')}; `
+        + 'credentials, profile and endpoints come from the AWS SDK\'s environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)');
+    }
+    base = parsed.settings;
+  } else if (sources.discoveryPrefix !== undefined) {
+    base = await discoverBackend(sources.discoveryPrefix, sources.flags.region, ctx);
+  }
+  const merged: BackendSettings = { ...base };
+  for (const [k, v] of Object.entries(sources.flags)) {
+    if (v !== undefined) {
+      (merged as Record<string, unknown>)[k] = v;
+    }
+  }
+  if (!merged.bucket) {
+    throw usageError('no backend: pass --bucket (with --table and/or --lockfile), --backend-config FILE, or --discovery PREFIX');
+  }
+  const prefix = merged.workspaceKeyPrefix ?? 'env:';
+  if (prefix === '' || prefix.startsWith('/') || prefix.endsWith('/')) {
+    throw usageError(`the workspace key prefix must not be empty or start or end with "/", got ${JSON.stringify(prefix)}`);
+  }
+  return {
+    bucket: merged.bucket,
+    region: merged.region || undefined,
+    table: merged.table || undefined,
+    useLockfile: merged.useLockfile ?? false,
+    encrypt: merged.encrypt ?? false,
+    kmsKeyId: merged.kmsKeyId || undefined,
+    workspaceKeyPrefix: prefix,
+    key: merged.key || undefined,
+    pathStyle: merged.pathStyle ?? /^(true|1)$/i.test(ctx.env.AWS_S3_FORCE_PATH_STYLE ?? ''),
+  };
+}
+
+/** The object key of a workspace's state: `<key>` for default, `<prefix>/<workspace>/<key>` otherwise. */
+export function statePath(key: string, workspace: string | undefined, workspaceKeyPrefix: string): string {
+  const faults: string[] = [];
+  if (key === '' || key.startsWith('/') || key.endsWith('/') || key.includes('//')) {
+    faults.push(`the state key must not be empty, start or end with "/" or contain "//", got ${JSON.stringify(key)}`);
+  }
+  if (workspace !== undefined && (workspace === '' || workspace.includes('/'))) {
+    faults.push(`the workspace must be a name without "/", got ${JSON.stringify(workspace)}`);
+  }
+  if (faults.length > 0) {
+    throw usageError(faults.join('; '));
+  }
+  return workspace === undefined || workspace === 'default' ? key : `${workspaceKeyPrefix}/${workspace}/${key}`;
+}

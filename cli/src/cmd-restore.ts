@@ -1,0 +1,164 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { aws, awsError, isConditionFailed, isNoSuchKey, s3Arn, tableResource } from './aws';
+import { CommandContext } from './context';
+import { CliError, ExitCode } from './errors';
+import { toJson } from './format';
+import { newLockInfo } from './lock-info';
+import { acquireLocks, digestItemKey, HeldLocks, releaseLocks } from './locks';
+import { encryptionParams, getObject, md5Hex, summarizeState, withSerial } from './state';
+
+export interface RestoreOptions {
+  readonly key: string;
+  readonly workspace?: string;
+  readonly statePath: string;
+  readonly versionId: string;
+  readonly allowOtherLineage: boolean;
+  readonly keepSerial: boolean;
+}
+
+/** `restore <key> --version-id V`: makes version V current under Terraform's lock, with its digest. */
+export async function restoreCommand(ctx: CommandContext, options: RestoreOptions): Promise<ExitCode> {
+  const { ops } = ctx;
+  const { backend } = ops;
+  if (!backend.table && !backend.useLockfile) {
+    throw new CliError('restore takes the state\'s lock, and this backend names no lock: pass --table and/or --lockfile '
+      + '(or a backend configuration with dynamodb_table and/or use_lockfile)', ExitCode.USAGE);
+  }
+  const { statePath, versionId } = options;
+  const info = newLockInfo({
+    Operation: 'tfstate-ops restore',
+    Info: `restoring version ${versionId} of s3://${backend.bucket}/${statePath}`,
+    Who: `${ctx.who} via tfstate-ops`,
+    Version: ctx.toolVersion,
+    Path: '',
+  }, ops.now());
+
+  const held = await acquireLocks(ops, statePath, info);
+  let result: Record<string, unknown>;
+  let failure: unknown;
+  try {
+    result = await restoreLocked(ctx, options, held);
+  } catch (e) {
+    failure = e;
+  }
+  const problems = await releaseLocks(ops, held);
+  if (failure !== undefined) {
+    if (problems.length > 0) {
+      ctx.warn(problems.join('\n'));
+    }
+    throw failure;
+  }
+  if (problems.length > 0) {
+    throw new CliError(`the restore was done, but: ${problems.join('; ')}. `
+      + `Check the locks with: ${ctx.suggest(['locks'])}`, ExitCode.FAILURE);
+  }
+  if (ctx.json) {
+    ctx.out(toJson(result!));
+  } else {
+    const r = result! as Record<string, never>;
+    if (r.unchanged) {
+      ctx.out(`Version ${versionId} is already the current state of s3://${backend.bucket}/${statePath}; nothing was written.\n`);
+    } else {
+      ctx.out([
+        `Restored s3://${backend.bucket}/${statePath} to version ${versionId}`,
+        `  restored:  serial ${r.restoredSerial} (version ${versionId}), lineage ${r.lineage}`,
+        `  replaced:  ${r.replacedVersionId ? `version ${r.replacedVersionId}, serial ${r.replacedSerial}, lineage ${r.replacedLineage}` : 'no current state'}`,
+        `  written:   version ${r.newVersionId ?? '(unversioned)'}, serial ${r.serial}, ${r.size} bytes, MD5 ${r.md5}${r.encryption ? `, ${r.encryption}` : ''}`,
+        `  digest:    ${r.digestItem ? `${r.digestItem} = ${r.md5}` : 'none (the backend has no lock table)'}`,
+        `  lock:      ${info.ID} taken and released`,
+        '',
+      ].join('\n'));
+    }
+  }
+  return ExitCode.OK;
+}
+
+async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held: HeldLocks): Promise<Record<string, unknown>> {
+  const { ops } = ctx;
+  const { backend } = ops;
+  const { bucket } = backend;
+  const { statePath, versionId } = options;
+  const objectUrl = `s3://${bucket}/${statePath}`;
+
+  const source = await getObject(ops.s3, bucket, statePath, versionId);
+  if (!source) {
+    throw new CliError(`version ${versionId} of ${objectUrl} not found. See the versions with: ${ctx.suggest(historyArgs(options))}`, ExitCode.NOT_FOUND);
+  }
+  const restored = summarizeState(source.body);
+  if (restored.problem) {
+    throw new CliError(`version ${versionId} of ${objectUrl} is not a Terraform state (${restored.problem}); nothing was written`, ExitCode.REFUSED);
+  }
+  const current = await getObject(ops.s3, bucket, statePath);
+  const currentState = current ? summarizeState(current.body) : undefined;
+  if (current && current.md5 === source.md5) {
+    return { bucket, statePath, versionId, unchanged: true, lockId: held.info.ID };
+  }
+  if (currentState?.lineage !== undefined && currentState.lineage !== restored.lineage && !options.allowOtherLineage) {
+    throw new CliError(`version ${versionId} has lineage ${restored.lineage}, the current state ${currentState.lineage}: `
+      + 'they are the states of different configurations (or of a state created again); nothing was written. '
+      + 'Pass --allow-other-lineage to restore it anyway.', ExitCode.REFUSED,
+    { restoredLineage: restored.lineage, currentLineage: currentState.lineage });
+  }
+  // Within one lineage Terraform orders states by serial: the restored state comes after
+  // the current one, so a plan saved against any earlier state is refused as stale.
+  const currentSerial = currentState !== undefined && currentState.lineage === restored.lineage ? currentState.serial : undefined;
+  const serial = options.keepSerial || currentSerial === undefined ? restored.serial! : Math.max(currentSerial, restored.serial!) + 1;
+  const body = withSerial(source.body, serial);
+  const md5 = md5Hex(body);
+
+  // Conditioned on the version just read: a writer that ignores the lock (-lock=false) is not overwritten.
+  const condition = current ? { IfMatch: current.etag } : { IfNoneMatch: '*' };
+  let put;
+  try {
+    put = await ops.s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: statePath, Body: body, ContentType: 'application/json', ...encryptionParams(backend), ...condition,
+    }));
+  } catch (e) {
+    if (isConditionFailed(e) || (current && isNoSuchKey(e))) {
+      throw new CliError(`${objectUrl} changed while this tool held its lock (someone writes without the lock?); nothing was written. `
+        + `Look at the versions, then run the restore again: ${ctx.suggest(historyArgs(options))}`, ExitCode.REFUSED);
+    }
+    throw awsError(e, { action: 's3:PutObject', resource: s3Arn(bucket, statePath) });
+  }
+  let digestItem: string | undefined;
+  if (backend.table && ops.dynamodb) {
+    digestItem = digestItemKey(bucket, statePath);
+    try {
+      await aws({ action: 'dynamodb:PutItem', resource: tableResource(backend.table, backend.region) }, () => ops.dynamodb!.send(new PutItemCommand({
+        TableName: backend.table,
+        Item: { LockID: { S: digestItem! }, Digest: { S: md5 } },
+      })));
+    } catch (e) {
+      throw new CliError(`${objectUrl} was restored (new version ${put.VersionId}), but its digest was not written, so Terraform will refuse it `
+        + `until it is: ${(e as Error).message}\nFix it with: ${ctx.suggest(['digest', ...keyArgs(options), '--fix'])}`, ExitCode.FAILURE);
+    }
+  }
+  const enc = encryptionParams(backend);
+  return {
+    bucket,
+    statePath,
+    versionId,
+    unchanged: false,
+    lineage: restored.lineage,
+    restoredSerial: restored.serial,
+    serial,
+    replacedVersionId: current?.versionId ?? null,
+    replacedSerial: currentState?.serial ?? null,
+    replacedLineage: currentState?.lineage ?? null,
+    newVersionId: put.VersionId ?? null,
+    size: body.length,
+    md5,
+    encryption: enc.ServerSideEncryption ? `${enc.ServerSideEncryption}${enc.SSEKMSKeyId ? ` (${enc.SSEKMSKeyId})` : ''}` : null,
+    digestItem: digestItem ?? null,
+    lockId: held.info.ID,
+  };
+}
+
+function keyArgs(options: { key: string; workspace?: string }): string[] {
+  return [options.key, ...(options.workspace ? ['--workspace', options.workspace] : [])];
+}
+
+function historyArgs(options: { key: string; workspace?: string }): string[] {
+  return ['history', ...keyArgs(options)];
+}

@@ -1,0 +1,166 @@
+/** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
+
+export const TOOL = 'tfstate-ops';
+
+const BACKEND = `Backend (one of --backend-config, --discovery or the flags; flags override the other two):
+  --backend-config FILE      the backend configuration the stack emits (backend.hcl), or a
+                             backend "s3" block; its key is the default <key>
+  --discovery PREFIX         the construct's discovery parameters under PREFIX (/terraform/backend/)
+  --bucket NAME              the state bucket (bucket)
+  --table NAME               the DynamoDB lock table (dynamodb_table)
+  --lockfile                 the backend uses S3 lock files (use_lockfile = true)
+  --region REGION            the backend's region (default: AWS_REGION, or the profile's region)
+  --workspace-key-prefix P   workspace_key_prefix (default: env:)
+  --encrypt                  encrypt = true: writes use SSE-S3, or SSE-KMS with --kms-key-id
+  --kms-key-id ID            kms_key_id
+  --path-style               S3 path-style URLs, for emulators (also: AWS_S3_FORCE_PATH_STYLE=true)`;
+
+const OUTPUT = `Output:
+  --json                     one JSON document on stdout instead of text
+  -h, --help                 this help`;
+
+const ENVIRONMENT = `Environment: the AWS SDK's usual chain. Credentials: AWS_PROFILE, AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, SSO, roles. Region: AWS_REGION or the profile. Endpoint:
+AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SSM).`;
+
+export const EXIT_CODES = `Exit codes:
+  0  done (digest: the digest matches the state)
+  1  failed: AWS refused a call (the message names the action and the resource) or could not be reached
+  2  usage: a wrong command line or backend configuration; nothing was done
+  3  refused for safety, nothing was changed: the lock ID does not match, the state is locked,
+     the version is of another lineage, or the state changed during the operation
+  4  not found: the bucket, table, state, version, lock or discovery parameter does not exist
+  5  digest: the digest item and the state object disagree`;
+
+export const MAIN_HELP = `${TOOL}: state operations for Terraform's (and OpenTofu's) s3 backend: see and clear
+locks, browse and restore state history, check the state digest.
+
+Usage: ${TOOL} <command> [arguments] [options]
+
+Commands:
+  locks                      every lock held in the backend, with who holds it and its age
+  unlock <state path> --id ID
+                             remove one lock, only if it is still the one with that ID
+  history [<key>]            the versions of a state: serial, lineage, Terraform version
+  restore [<key>] --version-id V
+                             make an older version current, under Terraform's lock
+  digest [<key>]             compare the digest item with the state; --fix rewrites it
+
+${BACKEND}
+
+${OUTPUT}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+
+Run \`${TOOL} <command> --help\` for a command's options.
+`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  locks: `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
+
+Lists every lock held in the backend: the lock items of the DynamoDB table (Terraform's
+dynamodb_table; digest items "-md5" are not locks) and the <state path>.tflock objects of
+the bucket (use_lockfile), each with its state path, lock ID, who holds it, the operation,
+the Terraform version, when it was taken and its age. With both lock kinds, one Terraform
+run holds one of each, with the same ID.
+
+  --older-than DURATION      only locks at least this old (90s, 15m, 2h, 1d, 1h30m)
+
+Reads: dynamodb:Scan on the table, s3:ListBucket on the bucket, s3:GetObject on each .tflock.
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  unlock: `Usage: ${TOOL} unlock <state path> --id LOCK_ID [backend options] [--json]
+
+Removes the lock on <state path> (the state object key as \`${TOOL} locks\` shows it, for
+example terraform.tfstate or env:/staging/terraform.tfstate) only if it is still the lock
+with LOCK_ID: a lock released and taken again by someone else in the meantime is never
+removed. A wrong ID is refused (exit 3) and the lock stays.
+
+  --id LOCK_ID               the ID of the lock to remove (required)
+
+DynamoDB lock item: GetItem, compare the ID, DeleteItem conditioned on the Info read
+(Info = :info, as OpenTofu releases locks). Lock file: GetObject, compare the ID,
+DeleteObject with If-Match: <ETag> (S3 conditional delete: needs s3:DeleteObject and
+s3:GetObject). With both kinds, both are checked before either is removed.
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  history: `Usage: ${TOOL} history [<key>] [--workspace W] [--limit N] [backend options] [--json]
+
+Lists the versions of a state object, newest first: version ID, time, size, and from each
+version's JSON the serial, lineage and Terraform version; the current version is marked
+with *. Only the exact key is listed (not other keys that start with it). <key> defaults
+to the backend configuration's key.
+
+  --workspace W              the workspace (its state is <workspace_key_prefix>/W/<key>)
+  --limit N                  at most N versions (default 20; 0 for all)
+
+Reads: s3:ListBucketVersions on the bucket, s3:GetObjectVersion on the state.
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  restore: `Usage: ${TOOL} restore [<key>] --version-id V [--workspace W] [--allow-other-lineage]
+                   [--keep-serial] [backend options] [--json]
+
+Makes version V of the state current, as Terraform would write it:
+  1. takes the state's lock the way Terraform does (lock file with If-None-Match: *,
+     lock item with attribute_not_exists(LockID)), naming this tool as the holder, so a
+     concurrent terraform apply waits or fails; a held lock is refused (exit 3);
+  2. refuses a version of another lineage than the current state (exit 3) unless
+     --allow-other-lineage;
+  3. writes the version as the new current version with the backend's encryption
+     (encrypt, kms_key_id), conditioned on the current version's ETag;
+  4. writes the matching -md5 digest item (with a table);
+  5. releases the lock.
+The restored state gets the serial after the current one (same lineage), so plans saved
+against any earlier state are refused as stale; --keep-serial writes version V's bytes
+unchanged instead.
+
+  --version-id V             the version to restore (see \`${TOOL} history\`) (required)
+  --workspace W              the workspace
+  --allow-other-lineage      restore a version whose lineage differs from the current state's
+  --keep-serial              keep version V's serial (write its exact bytes)
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  digest: `Usage: ${TOOL} digest [<key>] [--workspace W] [--fix] [backend options] [--json]
+
+Compares the state's digest item (<bucket>/<state path>-md5 in the lock table, which
+Terraform checks on every read) with the MD5 of the state object's bytes (downloaded and
+hashed: an SSE-KMS object's ETag is not its MD5), and says which is which: when they
+differ, the versions of the state are searched for the one the digest belongs to.
+Terraform refuses a mismatched state with "state data in S3 does not have the expected
+content".
+
+  --workspace W              the workspace
+  --fix                      under the state's lock, rewrite the digest from the current state
+                             object (or delete it when the state object is gone)
+
+Exit 0 when they match (or after --fix), 5 when they do not.
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+};

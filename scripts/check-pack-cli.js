@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Asserts that the CLI package's tarball (`npm pack -w cli`) ships what `tfstate-ops`
+// needs and nothing else: package.json, README.md, LICENSE, the executable
+// bin/tfstate-ops.js, and cli/dist/*.js + *.d.ts compiled from every cli/src/*.ts.
+// Run after `npm run build:cli`.
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const cli = path.join(root, 'cli');
+const faults = [];
+
+let packed;
+try {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '-w', 'cli'], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  packed = JSON.parse(out)[0];
+} catch (e) {
+  console.error(`check-pack-cli: npm pack --dry-run -w cli failed: ${e.message}`);
+  process.exit(1);
+}
+const files = new Map(packed.files.map((f) => [f.path, f]));
+
+const sources = fs.readdirSync(path.join(cli, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+const expected = new Set(['package.json', 'README.md', 'LICENSE', 'bin/tfstate-ops.js',
+  ...sources.flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`])]);
+for (const file of files.keys()) {
+  if (!expected.has(file)) {
+    faults.push(`ships ${file}, which is not the CLI's (stale build output, a test or a source?)`);
+  }
+}
+for (const file of expected) {
+  if (!files.has(file)) {
+    faults.push(`does not ship ${file}${file.startsWith('dist/') ? ' (run `npm run build:cli` first)' : ''}`);
+  }
+}
+const bin = files.get('bin/tfstate-ops.js');
+if (bin && (bin.mode & 0o111) === 0) {
+  faults.push('bin/tfstate-ops.js is not executable');
+}
+if (!fs.readFileSync(path.join(cli, 'bin', 'tfstate-ops.js'), 'utf8').startsWith('#!/usr/bin/env node\n')) {
+  faults.push('bin/tfstate-ops.js does not start with #!/usr/bin/env node');
+}
+const pkg = JSON.parse(fs.readFileSync(path.join(cli, 'package.json'), 'utf8'));
+const deps = Object.keys(pkg.dependencies ?? {}).sort().join(', ');
+if (deps !== '@aws-sdk/client-dynamodb, @aws-sdk/client-s3, @aws-sdk/client-ssm') {
+  faults.push(`depends on ${deps}; expected exactly the AWS SDK's DynamoDB, S3 and SSM clients`);
+}
+
+if (faults.length > 0) {
+  console.error(`check-pack-cli: the CLI's npm tarball is wrong:\n${faults.map((f) => `  - ${f}`).join('\n')}`);
+  process.exit(1);
+}
+console.log(`check-pack-cli: ${packed.filename}: ${files.size} files, ${(packed.size / 1024).toFixed(0)} KiB packed`);
