@@ -15,6 +15,7 @@ import {
   stateKeyFaults,
   throwIfFaults,
 } from './validation';
+import { assertAwsCdkLibVersion } from './private/cdk-version';
 
 /** CloudFormation's limit for a template passed inline (`TemplateBody`). */
 const TEMPLATE_BODY_LIMIT = 51_200;
@@ -138,6 +139,7 @@ export class TerraformStateBackendStackSet extends Construct {
    */
   constructor(scope: Construct, id: string, props: TerraformStateBackendStackSetProps) {
     super(scope, id);
+    assertAwsCdkLibVersion();
     throwIfFaults(this.node.path, validateProps(props));
 
     this.templateBody = JSON.stringify(backendTemplate(props.backend ?? {}));
