@@ -38,8 +38,6 @@ function integrationTestsSelected(globalConfig?: GlobalConfig): boolean {
 }
 
 export default async function globalSetup(globalConfig?: GlobalConfig): Promise<void> {
-  // The SDK's "Node 20 support ends" notice would print once per jest process; the project knows.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (process.env.DYNAMODB_LOCAL_ENDPOINT || !integrationTestsSelected(globalConfig)) {
     return;
   }
