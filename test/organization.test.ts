@@ -304,7 +304,7 @@ describe('app, mode org', () => {
 
   test('needs organizationalUnits and regions', () => {
     expect(() => buildBootstrapApp(new App({ context: { mode: 'org', regions: 'eu-west-1' } }))).toThrow(
-      'context `mode` org needs `organizationalUnits` and `regions`');
+      '`mode=org` needs `organizationalUnits` and `regions`');
   });
 });
 
