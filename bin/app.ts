@@ -9,6 +9,19 @@ import {
   TerraformStateBackendStackSet,
   TerraformStateReplicaStack,
 } from '../lib';
+import {
+  bucketNameFaults,
+  discoveryPrefixFaults,
+  enumFaults,
+  organizationalUnitIdFaults,
+  organizationIdFaults,
+  principalArnFaults,
+  regionFaults,
+  repeatedValueFaults,
+  stateKeyFaults,
+  tableNameFaults,
+  workspaceKeyPrefixFaults,
+} from '../lib/validation';
 
 /**
  * The context keys the bootstrap app reads (`cdk synth -c key=value`).
@@ -30,6 +43,9 @@ export const CONTEXT_KEYS = [
   'organizationalUnits',
   'regions',
 ] as const;
+
+/** A context key of the bootstrap app. */
+export type ContextKey = typeof CONTEXT_KEYS[number];
 
 /**
  * `account`: the backend stack (and its replica) for the account and region the
@@ -63,77 +79,230 @@ export interface BootstrapStacks {
   readonly stackSet?: Stack;
 }
 
-function listContext(app: App, key: string): string[] | undefined {
-  return context(app, key)?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+/**
+ * A fault in the context the app was given (`-c key=value`, or cdk.json's
+ * `context`): every fault, each naming the key as the user typed it. bin/
+ * prints its message without a stack trace.
+ */
+export class ContextError extends Error {
+  public constructor(faults: string[]) {
+    super(`Invalid context for the bootstrap app (-c key=value):\n${faults.map((f) => `  - ${f}`).join('\n')}`);
+    this.name = 'ContextError';
+  }
 }
 
-function context(app: App, key: string): string | undefined {
-  const value = app.node.tryGetContext(key);
-  return value === undefined || value === null || value === '' ? undefined : String(value);
+/**
+ * Whether a context key is one for this app to judge. The keys that the CDK CLI
+ * and aws-cdk-lib put into the context all hold ":" or "/": `aws:cdk:*`, the
+ * feature flags `@aws-cdk/<module>:<flag>`, and the lookups cached in
+ * cdk.context.json.
+ */
+function isAppKey(key: string): boolean {
+  return !key.includes(':') && !key.includes('/');
 }
 
-function enumContext<T extends string>(app: App, key: string, values: Record<string, T>): T | undefined {
-  const value = context(app, key);
-  if (value === undefined) {
-    return undefined;
+/** The edit distance of two strings (insertions, deletions and substitutions). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
   }
-  const allowed = Object.values(values);
-  if (!allowed.includes(value as T)) {
-    throw new Error(`context \`${key}\` must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return row[b.length];
+}
+
+/**
+ * The context key closest to `key`, ignoring case, if one is close enough to be
+ * a likely typo: a few letters off, or the start of a key (`lockTable`).
+ */
+function closestKey(key: string): string | undefined {
+  const typed = key.toLowerCase();
+  const ranked = CONTEXT_KEYS
+    .map((k) => ({ k, d: typed.length >= 4 && k.toLowerCase().startsWith(typed) ? 0.5 : editDistance(typed, k.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d);
+  return ranked[0].d <= Math.max(2, Math.floor(key.length / 3)) ? ranked[0].k : undefined;
+}
+
+/** Quotes a value for a POSIX shell when it needs it. */
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_.,:/@=+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What the app read from its context, every value checked. */
+interface BootstrapContext {
+  readonly mode: Mode;
+  readonly profile: Profile;
+  /** The app's own keys that were set, as given (for the deploy command). */
+  readonly given: ReadonlyArray<[ContextKey, string]>;
+  readonly stackName?: string;
+  readonly bucketName?: string;
+  readonly lockTableName?: string;
+  readonly stateKey?: string;
+  readonly workspaceKeyPrefix?: string;
+  readonly locking?: LockingMode;
+  readonly encryption?: StateEncryption;
+  readonly stateHistoryAdmins?: string[];
+  readonly replicaRegion?: string;
+  readonly organizationId?: string;
+  readonly discoveryPrefix?: string;
+  readonly organizationalUnits?: string[];
+  readonly regions?: string[];
+}
+
+/** The keys that only one mode reads, and why the other does not. */
+const ACCOUNT_MODE_ONLY: Partial<Record<ContextKey, string>> = {
+  replicaRegion: 'replicate with per-account stacks (`mode=account`), since a StackSet cannot deploy the replica before each backend',
+  bucketName: 'bucket names are global, so each account and region of the StackSet derives its own (terraform-state-<account>-<region>)',
+};
+const ORG_MODE_ONLY: Partial<Record<ContextKey, string>> = {
+  organizationalUnits: 'it names where the StackSet deploys',
+  regions: 'it names where the StackSet deploys',
+};
+
+/**
+ * Reads and checks the app's context: unknown keys (with the closest key
+ * suggested), keys the mode does not read, enum values (in any case), and every
+ * value by the rules the constructs apply to the prop it sets, naming the
+ * context key. Throws a `ContextError` with every fault.
+ */
+export function readBootstrapContext(app: App): BootstrapContext {
+  const faults: string[] = [];
+  const given: Array<[ContextKey, string]> = [];
+  const all: Record<string, unknown> = app.node.getAllContext();
+  for (const [key, raw] of Object.entries(all)) {
+    if (!isAppKey(key) || raw === undefined || raw === null || raw === '') {
+      continue;
+    }
+    if (!(CONTEXT_KEYS as readonly string[]).includes(key)) {
+      const closest = closestKey(key);
+      faults.push(closest
+        ? `\`${key}\` is not a context key of this app; did you mean \`${closest}\`?`
+        : `\`${key}\` is not a context key of this app, which reads ${CONTEXT_KEYS.join(', ')}`);
+      continue;
+    }
+    given.push([key as ContextKey, String(raw)]);
   }
-  return value as T;
+  given.sort(([a], [b]) => CONTEXT_KEYS.indexOf(a) - CONTEXT_KEYS.indexOf(b));
+  const value = (key: ContextKey) => given.find(([k]) => k === key)?.[1];
+  const list = (key: ContextKey) => value(key)?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  function enumValue<T extends string>(key: ContextKey, values: Record<string, T>): T | undefined {
+    const v = value(key);
+    if (v === undefined) {
+      return undefined;
+    }
+    const match = Object.values(values).find((allowed) => allowed.toLowerCase() === v.toLowerCase());
+    faults.push(...(match === undefined ? enumFaults(key, v, values) : []));
+    return match;
+  }
+
+  const mode = enumValue('mode', Mode) ?? Mode.ACCOUNT;
+  const profile = enumValue('profile', Profile) ?? Profile.DEFAULT;
+  const ctx = {
+    mode,
+    profile,
+    given,
+    stackName: value('stackName'),
+    bucketName: value('bucketName'),
+    lockTableName: value('lockTableName'),
+    stateKey: value('stateKey'),
+    workspaceKeyPrefix: value('workspaceKeyPrefix'),
+    locking: enumValue('locking', LockingMode),
+    encryption: enumValue('encryption', StateEncryption),
+    stateHistoryAdmins: list('stateHistoryAdmins'),
+    replicaRegion: value('replicaRegion'),
+    organizationId: value('organizationId'),
+    discoveryPrefix: value('discoveryPrefix'),
+    organizationalUnits: list('organizationalUnits'),
+    regions: list('regions'),
+  } satisfies BootstrapContext;
+
+  // The same rules as the props these keys set, named after the key.
+  const check = <V>(key: ContextKey, v: V | undefined, rule: (key: string, v: V) => string[]) => {
+    if (v !== undefined) {
+      faults.push(...rule(key, v));
+    }
+  };
+  check('bucketName', ctx.bucketName, bucketNameFaults);
+  check('lockTableName', ctx.lockTableName, tableNameFaults);
+  check('stateKey', ctx.stateKey, stateKeyFaults);
+  check('workspaceKeyPrefix', ctx.workspaceKeyPrefix, workspaceKeyPrefixFaults);
+  ctx.stateHistoryAdmins?.forEach((arn) => check('stateHistoryAdmins', arn, principalArnFaults));
+  check('replicaRegion', ctx.replicaRegion, regionFaults);
+  check('organizationId', ctx.organizationId, organizationIdFaults);
+  check('discoveryPrefix', ctx.discoveryPrefix, discoveryPrefixFaults);
+  ctx.organizationalUnits?.forEach((ou) => check('organizationalUnits', ou, organizationalUnitIdFaults));
+  check('organizationalUnits', ctx.organizationalUnits, (k, v) => repeatedValueFaults(k, 'an organizational unit', v));
+  ctx.regions?.forEach((region) => check('regions', region, regionFaults));
+  check('regions', ctx.regions, (k, v) => repeatedValueFaults(k, 'a region', v));
+
+  // What each mode and profile reads and needs.
+  const notRead = mode === Mode.ORG ? ACCOUNT_MODE_ONLY : ORG_MODE_ONLY;
+  for (const [key, why] of Object.entries(notRead)) {
+    if (value(key as ContextKey) !== undefined) {
+      faults.push(`\`${key}\` applies only with \`mode=${mode === Mode.ORG ? Mode.ACCOUNT : Mode.ORG}\`: ${why}`);
+    }
+  }
+  if (mode === Mode.ORG) {
+    if (profile === Profile.HARDENED) {
+      faults.push('`profile=hardened` is for `mode=account` only: it adds a replica stack, which a StackSet cannot deploy before each backend');
+    }
+    if (!ctx.organizationalUnits || !ctx.regions) {
+      faults.push('`mode=org` needs `organizationalUnits` and `regions`, e.g. -c organizationalUnits=ou-ab12-cd34ef56 -c regions=eu-west-1,us-east-1');
+    }
+  } else if (profile === Profile.HARDENED) {
+    if (!ctx.replicaRegion) {
+      faults.push('`profile=hardened` needs `replicaRegion` (the region of the replica bucket), e.g. -c replicaRegion=eu-central-1');
+    }
+    if (ctx.encryption !== undefined && ctx.encryption !== StateEncryption.KMS) {
+      faults.push(`\`profile=hardened\` uses a customer-managed key; \`encryption\` must be KMS or unset, got ${JSON.stringify(value('encryption'))}`);
+    }
+  }
+  if (faults.length > 0) {
+    throw new ContextError(faults);
+  }
+  return ctx;
 }
 
 /**
  * Adds the bootstrap stack (and, with `replicaRegion`, the replica stack, which
  * deploys first) to `app`, configured from its context, and applies the
  * profile's cdk-nag packs.
+ *
+ * @throws ContextError when the context has faults
  */
 export function buildBootstrapApp(app: App): BootstrapStacks {
-  const mode = enumContext(app, 'mode', Mode) ?? Mode.ACCOUNT;
-  const profile = enumContext(app, 'profile', Profile) ?? Profile.DEFAULT;
-  const replicaRegion = context(app, 'replicaRegion');
-  let encryption = enumContext(app, 'encryption', StateEncryption);
-  if (profile === Profile.HARDENED) {
-    if (!replicaRegion) {
-      throw new Error('context `profile` hardened needs `replicaRegion` (the region of the replica bucket), e.g. -c replicaRegion=eu-central-1');
-    }
-    if (encryption !== undefined && encryption !== StateEncryption.KMS) {
-      throw new Error(`context \`profile\` hardened uses a customer-managed key; \`encryption\` must be KMS or unset, got ${JSON.stringify(encryption)}`);
-    }
-    encryption = StateEncryption.KMS;
-  }
-  const stateHistoryAdmins = listContext(app, 'stateHistoryAdmins');
+  const ctx = readBootstrapContext(app);
+  const { mode, profile, replicaRegion, stateHistoryAdmins } = ctx;
+  const encryption = profile === Profile.HARDENED ? StateEncryption.KMS : ctx.encryption;
   const backendProps: TerraformStateBackendProps = {
-    bucketName: context(app, 'bucketName'),
-    lockTableName: context(app, 'lockTableName'),
-    stateKey: context(app, 'stateKey'),
-    workspaceKeyPrefix: context(app, 'workspaceKeyPrefix'),
-    locking: enumContext(app, 'locking', LockingMode),
+    bucketName: ctx.bucketName,
+    lockTableName: ctx.lockTableName,
+    stateKey: ctx.stateKey,
+    workspaceKeyPrefix: ctx.workspaceKeyPrefix,
+    locking: ctx.locking,
     encryption,
     stateHistoryAdmins,
-    organizationId: context(app, 'organizationId'),
-    discoveryPrefix: context(app, 'discoveryPrefix'),
+    organizationId: ctx.organizationId,
+    discoveryPrefix: ctx.discoveryPrefix,
   };
 
   let stacks: BootstrapStacks;
   if (mode === Mode.ORG) {
-    if (replicaRegion) {
-      throw new Error('context `replicaRegion` is not available with `mode` org: replicate with per-account stacks');
-    }
-    const organizationalUnitIds = listContext(app, 'organizationalUnits');
-    const regions = listContext(app, 'regions');
-    if (!organizationalUnitIds || !regions) {
-      throw new Error('context `mode` org needs `organizationalUnits` and `regions`, e.g. -c organizationalUnits=ou-ab12-cd34ef56 -c regions=eu-west-1,us-east-1');
-    }
-    const stack = new Stack(app, context(app, 'stackName') ?? 'TerraformStateBackendStackSet', {
+    const stack = new Stack(app, ctx.stackName ?? 'TerraformStateBackendStackSet', {
       synthesizer: new LegacyStackSynthesizer(),
       description: 'Terraform s3 backend StackSet for the organization (cdk-terraform-state-backend)',
     });
-    new TerraformStateBackendStackSet(stack, 'StackSet', { organizationalUnitIds, regions, backend: backendProps });
+    new TerraformStateBackendStackSet(stack, 'StackSet', {
+      organizationalUnitIds: ctx.organizationalUnits!,
+      regions: ctx.regions!,
+      backend: backendProps,
+    });
     stacks = { stackSet: stack };
   } else {
-    const stackName = context(app, 'stackName') ?? 'TerraformStateBackend';
+    const stackName = ctx.stackName ?? 'TerraformStateBackend';
     const replica = replicaRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica`, {
       env: { region: replicaRegion },
       encryption: encryption === StateEncryption.KMS ? StateEncryption.KMS : StateEncryption.S3_MANAGED,
@@ -157,6 +326,69 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
     Aspects.of(app).add(new PCIDSS321Checks());
   }
   return stacks;
+}
+
+/** The parts of a template that `nextSteps` reads. */
+interface TemplateParts {
+  readonly Outputs?: Record<string, unknown>;
+  readonly Resources?: Record<string, { Type: string; Properties?: { Name?: unknown } }>;
+}
+
+/** The logical ID of a template's output that holds the backend block, and the names of its SSM parameters. */
+function whereTheBlockIs(template: TemplateParts) {
+  const outputs = Object.keys(template.Outputs ?? {}).filter((id) => id.includes('BackendBlock'));
+  const parameters = Object.values(template.Resources ?? {})
+    .filter((r) => r.Type === 'AWS::SSM::Parameter' && typeof r.Properties?.Name === 'string')
+    .map((r) => r.Properties!.Name as string);
+  return { output: outputs[0], parameters };
+}
+
+/** "a", "a and b", "a, b and c". */
+function joinAnd(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/**
+ * What to do after a synth, for a person: the deploy command (with the context
+ * the app was given), and where the backend block appears: the stack output
+ * and the SSM discovery parameters. bin/ prints it to stderr, since stdout is
+ * the template's.
+ */
+export function nextSteps(app: App, stacks: BootstrapStacks, assembly: cxapi.CloudAssembly): string {
+  const ctx = readBootstrapContext(app);
+  const context = ctx.given.map(([k, v]) => ` -c ${k}=${shellQuote(v)}`).join('');
+  const lines = ['', 'To deploy and use this backend:'];
+  if (stacks.stackSet) {
+    const template = assembly.getStackArtifact(stacks.stackSet.artifactId).template;
+    const stackSet = Object.values<{ Type: string; Properties: { TemplateBody: string } }>(template.Resources)
+      .find((r) => r.Type === 'AWS::CloudFormation::StackSet');
+    const where = whereTheBlockIs(stackSet ? JSON.parse(stackSet.Properties.TemplateBody) : {});
+    lines.push(
+      '  1. Deploy the StackSet from the organization\'s management account (or a delegated administrator account),',
+      '     with its credentials:',
+      `       npx cdk deploy ${stacks.stackSet.stackName}${context}`,
+      `  2. It deploys the backend stack into every account of ${joinAnd(ctx.organizationalUnits ?? [])}, in ${joinAnd(ctx.regions ?? [])}.`,
+      `     There, the stack output ${where.output ?? '(see the stack outputs)'} holds the \`terraform { backend "s3" { ... } }\` block,`,
+      `     and the SSM parameters ${joinAnd(where.parameters)} hold its settings for pipelines.`,
+    );
+  } else if (stacks.backend) {
+    const name = stacks.backend.stackName;
+    const where = whereTheBlockIs(assembly.getStackArtifact(stacks.backend.artifactId).template);
+    lines.push(
+      '  1. Deploy with your AWS credentials (no `cdk bootstrap` needed):',
+      stacks.replica
+        ? `       npx cdk deploy --all${context}      # ${stacks.replica.stackName} (in ${stacks.replica.region}) first`
+        : `       npx cdk deploy ${name}${context}`,
+      `  2. The stack output ${where.output ?? 'whose name holds BackendBlock'} holds the \`terraform { backend "s3" { ... } }\` block:`,
+      `       aws cloudformation describe-stacks --stack-name ${name} \\`,
+      `         --query "Stacks[0].Outputs[?${where.output ? `OutputKey=='${where.output}'` : "contains(OutputKey, 'BackendBlock')"}].OutputValue" --output text > backend.tf`,
+      '     then run `terraform init`.',
+    );
+    if (where.parameters.length > 0) {
+      lines.push(`  Pipelines find the settings in the SSM parameters ${joinAnd(where.parameters)}.`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 const NAG_PACK_PREFIX = /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321)-/;

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnParameter, Duration, LegacyStackSynthesizer, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
 import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN } from './bucket-hardening';
@@ -11,10 +11,12 @@ import {
   lifecycleDaysFaults,
   organizationalUnitIdFaults,
   regionFaults,
+  repeatedValueFaults,
   show,
   stateKeyFaults,
   throwIfFaults,
 } from './validation';
+import { assertAwsCdkLibVersion } from './private/cdk-version';
 
 /** CloudFormation's limit for a template passed inline (`TemplateBody`). */
 const TEMPLATE_BODY_LIMIT = 51_200;
@@ -138,6 +140,7 @@ export class TerraformStateBackendStackSet extends Construct {
    */
   constructor(scope: Construct, id: string, props: TerraformStateBackendStackSetProps) {
     super(scope, id);
+    assertAwsCdkLibVersion();
     throwIfFaults(this.node.path, validateProps(props));
 
     this.templateBody = JSON.stringify(backendTemplate(props.backend ?? {}));
@@ -224,21 +227,16 @@ function validateProps(props: TerraformStateBackendStackSetProps): string[] {
     faults.push('`organizationalUnitIds` must name at least one organizational unit');
   }
   for (const ou of props.organizationalUnitIds) {
-    if (!Token.isUnresolved(ou) && /^r-[a-z0-9]{4,32}$/.test(ou)) {
-      continue; // the organization root is a valid target too
-    }
     faults.push(...organizationalUnitIdFaults('organizationalUnitIds', ou));
   }
+  faults.push(...repeatedValueFaults('organizationalUnitIds', 'an organizational unit', props.organizationalUnitIds));
   if (props.regions.length === 0) {
     faults.push('`regions` must name at least one region');
   }
   for (const region of props.regions) {
     faults.push(...regionFaults('regions', region));
   }
-  const duplicates = props.regions.filter((r, i) => props.regions.indexOf(r) !== i);
-  if (duplicates.length > 0) {
-    faults.push(`\`regions\` must not repeat a region, got ${duplicates.map(show).join(', ')} twice`);
-  }
+  faults.push(...repeatedValueFaults('regions', 'a region', props.regions));
   if (props.maxConcurrentPercentage !== undefined) {
     faults.push(...integerRangeFaults('maxConcurrentPercentage', props.maxConcurrentPercentage, 1, 100));
   }

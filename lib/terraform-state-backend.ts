@@ -30,6 +30,7 @@ import {
   throwIfFaults,
   workspaceKeyPrefixFaults,
 } from './validation';
+import { assertAwsCdkLibVersion } from './private/cdk-version';
 
 /**
  * How Terraform locks state.
@@ -419,6 +420,7 @@ export class TerraformStateBackend extends Construct {
    */
   constructor(scope: Construct, id: string, props: TerraformStateBackendProps = {}) {
     super(scope, id);
+    assertAwsCdkLibVersion();
 
     const stack = Stack.of(this);
     this.locking = props.locking ?? LockingMode.DYNAMODB;

@@ -16,6 +16,7 @@ import { acknowledgeNagRules } from './nag';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
 import { StateEncryption } from './terraform-state-backend';
 import { bucketNameFaults, dataProtectionFaults, enumFaults, organizationIdFaults, throwIfFaults } from './validation';
+import { assertAwsCdkLibVersion } from './private/cdk-version';
 
 /**
  * Properties of a `TerraformStateReplica`.
@@ -135,6 +136,7 @@ export class TerraformStateReplica extends Construct {
    */
   constructor(scope: Construct, id: string, props: TerraformStateReplicaProps = {}) {
     super(scope, id);
+    assertAwsCdkLibVersion();
     const stack = Stack.of(this);
     const encryption = props.encryption ?? StateEncryption.KMS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;

@@ -192,14 +192,29 @@ export function organizationIdFaults(prop: string, id: string): string[] {
 }
 
 /**
- * Faults of an organizational unit ID: `ou-`, 4 to 32 lowercase letters or
- * digits (the root's ID), `-`, and 8 to 32 lowercase letters or digits.
+ * Faults of a StackSet deployment target: an organizational unit ID (`ou-`, 4
+ * to 32 lowercase letters or digits (the root's ID), `-`, and 8 to 32 lowercase
+ * letters or digits), or the organization root's ID (`r-` and 4 to 32
+ * lowercase letters or digits).
  */
 export function organizationalUnitIdFaults(prop: string, id: string): string[] {
   if (Token.isUnresolved(id)) {
     return [];
   }
-  return /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/.test(id) ? [] : [`\`${prop}\` must hold organizational unit IDs such as "ou-ab12-cd34ef56", got ${show(id)}`];
+  return /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/.test(id) ? [] : [
+    `\`${prop}\` must hold organizational unit IDs such as "ou-ab12-cd34ef56" or the root's ID such as "r-ab12", got ${show(id)}`,
+  ];
+}
+
+/**
+ * Faults of a list whose values must be distinct; unresolved tokens are not compared.
+ *
+ * @param what what one value is, e.g. "a region"
+ */
+export function repeatedValueFaults(prop: string, what: string, values: string[]): string[] {
+  const literal = values.filter((v) => !Token.isUnresolved(v));
+  const repeated = [...new Set(literal.filter((v, i) => literal.indexOf(v) !== i))];
+  return repeated.length > 0 ? [`\`${prop}\` must not repeat ${what}, got ${repeated.map(show).join(', ')} twice`] : [];
 }
 
 /**

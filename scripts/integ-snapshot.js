@@ -13,6 +13,14 @@
 // for tests without the update workflow), so switching back to integ-runner
 // once it reads schema 55 is a matter of changing the `integ` script.
 //
+// The snapshot is deterministic: synthesized without stack traces (which hold
+// machine paths and line numbers) and with a fixed clock for integ-tests-alpha's
+// assertion salts (scripts/integ-fixed-clock.js), so `--update` with nothing
+// changed rewrites no file. The check compares what a deployment depends on:
+// each stack's template (asset hashes masked: they change with every release of
+// the assertion provider), the artifacts and their dependencies (the deploy
+// order), and the integ test cases.
+//
 // Usage:
 //   node scripts/integ-snapshot.js [--update] [test/integ.NAME.ts ...]
 //   node scripts/integ-snapshot.js --check-outputs FILE
@@ -34,7 +42,14 @@ if (outputsAt >= 0) {
     console.error('integ-snapshot: --check-outputs needs the outputs file of `cdk deploy --outputs-file FILE`');
     process.exit(1);
   }
-  const results = Object.entries(JSON.parse(fs.readFileSync(outputsFile, 'utf8')))
+  let outputs;
+  try {
+    outputs = JSON.parse(fs.readFileSync(outputsFile, 'utf8'));
+  } catch (e) {
+    console.error(`integ-snapshot: cannot read ${outputsFile}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    process.exit(1);
+  }
+  const results = Object.entries(outputs)
     .flatMap(([stack, outputs]) => Object.entries(outputs)
       .filter(([key]) => key.startsWith('AssertionResults'))
       .map(([key, value]) => ({ name: `${stack}.${key}`, value })));
@@ -66,11 +81,14 @@ if (files.length === 0) {
 }
 
 // What integ-runner synthesizes with: no version reporting, no path or asset
-// metadata, and its fixed dummy environment for tests that look things up.
+// metadata, and its fixed dummy environment for tests that look things up; and,
+// for a snapshot free of machine paths, no stack traces.
 const context = {
   'aws:cdk:version-reporting': false,
   'aws:cdk:enable-path-metadata': false,
   'aws:cdk:enable-asset-metadata': false,
+  'aws:cdk:disable-stack-trace': true,
+  'aws:cdk:disable-creation-stack-traces': true,
 };
 const integEnv = {
   CDK_INTEG_ACCOUNT: '12345678',
@@ -82,8 +100,11 @@ function synth(file, outdir) {
   // Environment-agnostic, whatever the caller's AWS settings.
   delete env.CDK_DEFAULT_ACCOUNT;
   delete env.CDK_DEFAULT_REGION;
+  // CDK_DEBUG would add the stack traces back.
+  delete env.CDK_DEBUG;
   const tsNode = require.resolve('ts-node/dist/bin.js', { paths: [root] });
-  execFileSync(process.execPath, [tsNode, '--transpile-only', '--project', 'tsconfig.dev.json', file], {
+  const clock = path.join(__dirname, 'integ-fixed-clock.js');
+  execFileSync(process.execPath, ['--require', clock, tsNode, '--transpile-only', '--project', 'tsconfig.dev.json', file], {
     cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
@@ -116,18 +137,23 @@ function maskSalts(template) {
   return template;
 }
 
-/** The parts of an assembly the snapshot pins: each stack's template, and the integ test cases. */
+/**
+ * The parts of an assembly the snapshot pins: each stack's template, every
+ * artifact's type and dependencies, and the integ test cases.
+ */
 function comparable(dir) {
   const manifest = readJson(path.join(dir, 'manifest.json'));
   const stacks = {};
+  const artifacts = {};
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    artifacts[id] = { type: artifact.type, dependencies: [...(artifact.dependencies ?? [])].sort() };
     if (artifact.type === 'aws:cloudformation:stack') {
       stacks[id] = maskSalts(maskAssetHashes(readJson(path.join(dir, artifact.properties.templateFile))));
     }
   }
   const integ = path.join(dir, 'integ.json');
   const testCases = fs.existsSync(integ) ? readJson(integ).testCases : undefined;
-  return { stacks, testCases };
+  return { stacks, artifacts, testCases };
 }
 
 /** Paths at which two JSON values differ, at most `limit`. */

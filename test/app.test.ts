@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, LegacyStackSynthesizer } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildBootstrapApp, nagFindings } from '../bin/app';
+import { buildBootstrapApp, ContextError, nagFindings, nextSteps, readBootstrapContext } from '../bin/app';
 
 function synthApp(context: Record<string, string> = {}) {
   const app = new App({ context });
@@ -72,7 +72,163 @@ describe('bootstrap app', () => {
   });
 
   test('rejects an unknown locking or encryption value, naming the context key', () => {
-    expect(() => synthApp({ locking: 'FILE' })).toThrow('context `locking` must be one of DYNAMODB, S3_LOCKFILE, DYNAMODB_AND_S3_LOCKFILE, got "FILE"');
-    expect(() => synthApp({ encryption: 'kms' })).toThrow('context `encryption` must be one of S3_MANAGED, KMS_MANAGED, KMS, got "kms"');
+    expect(() => synthApp({ locking: 'FILE' })).toThrow('`locking` must be one of DYNAMODB, S3_LOCKFILE, DYNAMODB_AND_S3_LOCKFILE, got "FILE"');
+    expect(() => synthApp({ encryption: 'sse' })).toThrow('`encryption` must be one of S3_MANAGED, KMS_MANAGED, KMS, got "sse"');
+  });
+
+  test('the feature flags in cdk.json leave the templates as the tests see them', () => {
+    const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
+    expect(Object.keys(cdkJson.context).length).toBeGreaterThan(80);
+    const templates = (flags: Record<string, unknown>) => {
+      const app = new App({ context: { ...flags, replicaRegion: 'eu-central-1', encryption: 'KMS' } });
+      const stacks = buildBootstrapApp(app);
+      const assembly = app.synth();
+      return [stacks.backend!, stacks.replica!].map((stack) => assembly.getStackArtifact(stack.artifactId).template);
+    };
+    expect(templates(cdkJson.context)).toEqual(templates({}));
+  });
+});
+
+/** The faults a context gives, or [] when it is fine. */
+function contextFaults(context: Record<string, unknown>): string[] {
+  try {
+    readBootstrapContext(new App({ context }));
+    return [];
+  } catch (e) {
+    expect(e).toBeInstanceOf(ContextError);
+    expect((e as Error).message.split('\n')[0]).toBe('Invalid context for the bootstrap app (-c key=value):');
+    return (e as Error).message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''));
+  }
+}
+
+describe('bootstrap app context', () => {
+  test.each([
+    ['bucketname', 'bucketName'],
+    ['BucketName', 'bucketName'],
+    ['lockTable', 'lockTableName'],
+    ['replica-region', 'replicaRegion'],
+    ['region', 'regions'],
+    ['organisationId', 'organizationId'],
+  ])('refuses the unknown key %s, suggesting %s', (key, closest) => {
+    expect(contextFaults({ [key]: 'x' })).toEqual([`\`${key}\` is not a context key of this app; did you mean \`${closest}\`?`]);
+  });
+
+  test('refuses an unknown key with nothing close, listing the keys', () => {
+    expect(contextFaults({ flavour: 'vanilla' })).toEqual([
+      '`flavour` is not a context key of this app, which reads stackName, bucketName, lockTableName, stateKey, workspaceKeyPrefix, '
+      + 'locking, encryption, stateHistoryAdmins, replicaRegion, profile, organizationId, discoveryPrefix, mode, organizationalUnits, regions',
+    ]);
+  });
+
+  test('does not judge the keys of the CDK CLI, aws-cdk-lib and cdk.json (they hold ":" or "/")', () => {
+    expect(contextFaults({
+      'aws:cdk:version-reporting': false,
+      'aws:cdk:bundling-stacks': ['**'],
+      '@aws-cdk/core:failSynthOnValidationErrors': true,
+      '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      ...JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')).context,
+    })).toEqual([]);
+  });
+
+  test('names the key the user typed: replicaRegion, not replication.region', () => {
+    expect(contextFaults({ replicaRegion: 'eu-central1' })).toEqual(['`replicaRegion` must be an AWS region name such as "eu-central-1", got "eu-central1"']);
+  });
+
+  test('names organizationalUnits, and says root IDs are accepted too', () => {
+    expect(contextFaults({ mode: 'org', organizationalUnits: 'abcd', regions: 'eu-west-1' })).toEqual([
+      '`organizationalUnits` must hold organizational unit IDs such as "ou-ab12-cd34ef56" or the root\'s ID such as "r-ab12", got "abcd"',
+    ]);
+    expect(contextFaults({ mode: 'org', organizationalUnits: 'r-ab12, ou-ab12-cd34ef56', regions: 'eu-west-1' })).toEqual([]);
+  });
+
+  test.each<[string, Record<string, string>, string]>([
+    ['bucketName', { bucketName: 'acme_state' }, '`bucketName` may contain only lowercase letters, digits, "." and "-", got "_" in "acme_state"'],
+    ['lockTableName', { lockTableName: 'tf lock' }, '`lockTableName` may contain only letters, digits, "_", "." and "-", got " " in "tf lock"'],
+    ['stateKey', { stateKey: '/terraform.tfstate' }, '`stateKey` must not start or end with "/", got "/terraform.tfstate"'],
+    ['workspaceKeyPrefix', { workspaceKeyPrefix: 'env/' }, '`workspaceKeyPrefix` must not start or end with "/", got "env/"'],
+    ['stateHistoryAdmins', { stateHistoryAdmins: 'arn:aws:iam::123456789012:role/Admin,admin' },
+      '`stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "admin"'],
+    ['organizationId', { organizationId: 'o-123' }, '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "o-123"'],
+    ['discoveryPrefix', { discoveryPrefix: 'terraform' }, '`discoveryPrefix` must start and end with "/"'],
+  ])('checks %s by the construct\'s rule, naming the key', (_key, context, fault) => {
+    const faults = contextFaults(context);
+    expect(faults).toHaveLength(1);
+    expect(faults[0]).toContain(fault);
+  });
+
+  test.each<[string, Record<string, string>]>([
+    ['organizationalUnits', { organizationalUnits: 'ou-ab12-cd34ef56' }],
+    ['regions', { regions: 'eu-west-1' }],
+  ])('refuses %s without mode=org', (key, context) => {
+    expect(contextFaults(context)).toEqual([`\`${key}\` applies only with \`mode=org\`: it names where the StackSet deploys`]);
+  });
+
+  test.each<[string, string]>([
+    ['replicaRegion', 'replicate with per-account stacks (`mode=account`)'],
+    ['bucketName', 'bucket names are global'],
+  ])('refuses %s with mode=org', (key, why) => {
+    const faults = contextFaults({ mode: 'org', organizationalUnits: 'ou-ab12-cd34ef56', regions: 'eu-west-1', [key]: 'eu-central-1' });
+    expect(faults).toHaveLength(1);
+    expect(faults[0]).toMatch(new RegExp(`^\`${key}\` applies only with \`mode=account\`: `));
+    expect(faults[0]).toContain(why);
+  });
+
+  test('reads enum values in any case', () => {
+    const ctx = readBootstrapContext(new App({
+      context: { mode: 'ORG', profile: 'Default', locking: 'dynamodb', encryption: 'kms_managed', organizationalUnits: 'r-ab12', regions: 'eu-west-1' },
+    }));
+    expect(ctx).toMatchObject({ mode: 'org', profile: 'default', locking: 'DYNAMODB', encryption: 'KMS_MANAGED' });
+    const { stack } = synthApp({ locking: 's3_lockfile', encryption: 'Kms' });
+    expect(stack.backend.locking).toBe('S3_LOCKFILE');
+    expect(stack.backend.encryption).toBe('KMS');
+  });
+
+  test('mode=org with profile=hardened says once that the hardened profile is account mode only', () => {
+    expect(contextFaults({ mode: 'org', profile: 'hardened', organizationalUnits: 'ou-ab12-cd34ef56', regions: 'eu-west-1' })).toEqual([
+      '`profile=hardened` is for `mode=account` only: it adds a replica stack, which a StackSet cannot deploy before each backend',
+    ]);
+  });
+
+  test('refuses repeated OU IDs like repeated regions', () => {
+    expect(contextFaults({ mode: 'org', organizationalUnits: 'ou-ab12-cd34ef56,r-ab12,ou-ab12-cd34ef56', regions: 'eu-west-1,us-east-1,eu-west-1' })).toEqual([
+      '`organizationalUnits` must not repeat an organizational unit, got "ou-ab12-cd34ef56" twice',
+      '`regions` must not repeat a region, got "eu-west-1" twice',
+    ]);
+  });
+
+  test('reports every fault at once, before building anything', () => {
+    const app = new App({ context: { bucketname: 'x', replicaRegion: 'mars', regions: 'eu-west-1', locking: 'FILE' } });
+    expect(() => buildBootstrapApp(app)).toThrow(ContextError);
+    expect(app.node.children).toEqual([]);
+    expect(contextFaults({ bucketname: 'x', replicaRegion: 'mars', regions: 'eu-west-1', locking: 'FILE' })).toHaveLength(4);
+  });
+});
+
+describe('next steps after a synth', () => {
+  test('name the deploy command with the context given, the output holding the block, and the discovery parameters', () => {
+    const context = { bucketName: 'acme-tf-state', stateHistoryAdmins: 'arn:aws:iam::123456789012:role/Admin' };
+    const { app, stack, assembly, artifact } = synthApp(context);
+    const text = nextSteps(app, { backend: stack }, assembly);
+    const output = Object.keys(artifact.template.Outputs).find((id) => id.startsWith('BackendBackendBlock'))!;
+    expect(JSON.stringify(artifact.template.Outputs[output].Value)).toContain('backend \\"s3\\"');
+    expect(text).toContain('npx cdk deploy TerraformStateBackend -c bucketName=acme-tf-state -c stateHistoryAdmins=arn:aws:iam::123456789012:role/Admin\n');
+    expect(text).toContain(`The stack output ${output} holds the`);
+    expect(text).toContain(`--query "Stacks[0].Outputs[?OutputKey=='${output}'].OutputValue" --output text > backend.tf`);
+    expect(text).toContain('SSM parameters /terraform/backend/bucket, /terraform/backend/region, /terraform/backend/lock-table and /terraform/backend/backend-config.');
+  });
+
+  test('deploy --all with a replica, and the StackSet\'s targets in mode org', () => {
+    const withReplica = new App({ context: { replicaRegion: 'eu-central-1' } });
+    const replicaStacks = buildBootstrapApp(withReplica);
+    expect(nextSteps(withReplica, replicaStacks, withReplica.synth()))
+      .toContain('npx cdk deploy --all -c replicaRegion=eu-central-1      # TerraformStateBackendReplica (in eu-central-1) first\n');
+
+    const org = new App({ context: { mode: 'org', organizationalUnits: 'ou-ab12-cd34ef56', regions: 'eu-west-1,us-east-1' } });
+    const stacks = buildBootstrapApp(org);
+    const text = nextSteps(org, stacks, org.synth());
+    expect(text).toContain('npx cdk deploy TerraformStateBackendStackSet -c mode=org -c organizationalUnits=ou-ab12-cd34ef56 -c regions=eu-west-1,us-east-1\n');
+    expect(text).toContain('into every account of ou-ab12-cd34ef56, in eu-west-1 and us-east-1.');
+    expect(text).toMatch(/the stack output BackendBackendBlock[0-9A-F]{8} holds the/);
   });
 });

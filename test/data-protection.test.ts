@@ -338,9 +338,9 @@ describe('hardened profile', () => {
   });
 
   test('needs replicaRegion, and a customer key', () => {
-    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened' } }))).toThrow('context `profile` hardened needs `replicaRegion`');
+    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened' } }))).toThrow('`profile=hardened` needs `replicaRegion`');
     expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1', encryption: 'S3_MANAGED' } })))
-      .toThrow('context `profile` hardened uses a customer-managed key; `encryption` must be KMS or unset, got "S3_MANAGED"');
+      .toThrow('`profile=hardened` uses a customer-managed key; `encryption` must be KMS or unset, got "S3_MANAGED"');
   });
 
   test('every suppression the library adds, with its reason (adding one must change this list)', () => {

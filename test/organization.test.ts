@@ -118,7 +118,10 @@ describe('TerraformStateBackendStackSet', () => {
 
   test.each<[string, Partial<TerraformStateBackendStackSetProps>, string]>([
     ['no organizational unit', { organizationalUnitIds: [] }, '`organizationalUnitIds` must name at least one organizational unit'],
-    ['a malformed OU ID', { organizationalUnitIds: ['ou-123'] }, '`organizationalUnitIds` must hold organizational unit IDs such as "ou-ab12-cd34ef56", got "ou-123"'],
+    ['a malformed OU ID', { organizationalUnitIds: ['ou-123'] },
+      '`organizationalUnitIds` must hold organizational unit IDs such as "ou-ab12-cd34ef56" or the root\'s ID such as "r-ab12", got "ou-123"'],
+    ['a repeated OU', { organizationalUnitIds: ['ou-ab12-cd34ef56', 'r-ab12', 'ou-ab12-cd34ef56'] },
+      '`organizationalUnitIds` must not repeat an organizational unit, got "ou-ab12-cd34ef56" twice'],
     ['an account ID for an OU', { organizationalUnitIds: ['123456789012'] }, 'got "123456789012"'],
     ['no region', { regions: [] }, '`regions` must name at least one region'],
     ['a region that is not one', { regions: ['eu-west-1', 'Ireland'] }, '`regions` must be an AWS region name such as "eu-central-1", got "Ireland"'],
@@ -301,7 +304,7 @@ describe('app, mode org', () => {
 
   test('needs organizationalUnits and regions', () => {
     expect(() => buildBootstrapApp(new App({ context: { mode: 'org', regions: 'eu-west-1' } }))).toThrow(
-      'context `mode` org needs `organizationalUnits` and `regions`');
+      '`mode=org` needs `organizationalUnits` and `regions`');
   });
 });
 

@@ -2,6 +2,8 @@ import { Aws, Token } from 'aws-cdk-lib';
 import {
   bucketNameFaults,
   discoveryPrefixFaults,
+  organizationalUnitIdFaults,
+  repeatedValueFaults,
   stateKeyFaults,
   tableNameFaults,
   throwIfFaults,
@@ -134,5 +136,30 @@ describe('discoveryPrefixFaults', () => {
     expect(discoveryPrefixFaults('discoveryPrefix', `/${'a/'.repeat(15)}`)).toEqual([
       `\`discoveryPrefix\` must have at most 14 levels (SSM allows 15, the parameter name is one), got 15: "/${'a/'.repeat(15)}"`,
     ]);
+  });
+});
+
+describe('organizationalUnitIdFaults', () => {
+  test.each(['ou-ab12-cd34ef56', 'r-ab12', `ou-${'a'.repeat(32)}-${'b'.repeat(32)}`])('accepts %s', (id) => {
+    expect(organizationalUnitIdFaults('organizationalUnitIds', id)).toEqual([]);
+  });
+
+  test.each(['ou-123', 'abcd', '123456789012', 'r-AB12', 'ou-ab12-cd34ef56 '])('refuses %j, naming root IDs too', (id) => {
+    expect(organizationalUnitIdFaults('organizationalUnits', id)).toEqual([
+      `\`organizationalUnits\` must hold organizational unit IDs such as "ou-ab12-cd34ef56" or the root's ID such as "r-ab12", got ${JSON.stringify(id)}`,
+    ]);
+  });
+});
+
+describe('repeatedValueFaults', () => {
+  test('names each repeated value once', () => {
+    expect(repeatedValueFaults('regions', 'a region', ['eu-west-1', 'us-east-1', 'eu-west-1', 'eu-west-1'])).toEqual([
+      '`regions` must not repeat a region, got "eu-west-1" twice',
+    ]);
+    expect(repeatedValueFaults('regions', 'a region', ['eu-west-1', 'us-east-1'])).toEqual([]);
+  });
+
+  test('does not compare unresolved tokens', () => {
+    expect(repeatedValueFaults('regions', 'a region', [Aws.REGION, Aws.REGION])).toEqual([]);
   });
 });

@@ -25,8 +25,12 @@ const CACHE_PARENT = path.join(REPO_ROOT, 'node_modules', '.cache', 'dynamodb-lo
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-export const JAVA_MISSING_MESSAGE =
-  'DynamoDB Local needs Java 17+ on PATH ("java" not found); install a JRE (apt-get install openjdk-17-jre-headless) and re-run npm test';
+/** How to get a Java 17+, on any system. */
+const JAVA_INSTALL_HINT = 'install a Java 17 or later runtime (for example Eclipse Temurin from https://adoptium.net, '
+  + '`apt-get install openjdk-17-jre-headless`, `dnf install java-17-openjdk-headless` or `brew install openjdk@17`), '
+  + 'put its `java` on PATH and re-run npm test';
+
+export const JAVA_MISSING_MESSAGE = `DynamoDB Local needs Java 17+ on PATH, and \`java\` was not found; ${JAVA_INSTALL_HINT}`;
 
 /** Folder holding DynamoDBLocal.jar and DynamoDBLocal_lib; fetched and extracted on first use. */
 export function ensureDynamoDbLocal(): string {
@@ -86,10 +90,11 @@ export function checkJava(): void {
   if (r.error || r.status !== 0) {
     throw new Error(JAVA_MISSING_MESSAGE);
   }
-  const m = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr}${r.stdout}`);
-  const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : NaN;
+  const m = /version "((\d+)(?:\.(\d+))?[^"]*)"/.exec(`${r.stderr}${r.stdout}`);
+  const major = m ? (m[2] === '1' ? Number(m[3]) : Number(m[2])) : NaN;
   if (!(major >= 17)) {
-    throw new Error(`DynamoDB Local needs Java 17+ on PATH (found ${m ? m[0] : 'an unknown version'}); install a JRE (apt-get install openjdk-17-jre-headless) and re-run npm test`);
+    const found = m ? `Java ${major} (version ${JSON.stringify(m[1])})` : 'a Java whose version `java -version` does not name';
+    throw new Error(`DynamoDB Local needs Java 17+ on PATH, and \`java\` is ${found}; ${JAVA_INSTALL_HINT}`);
   }
 }
 

@@ -48,8 +48,6 @@ function selectedTestFiles(globalConfig?: GlobalConfig): string[] {
 }
 
 export default async function globalSetup(globalConfig?: GlobalConfig): Promise<void> {
-  // The SDK's "Node 20 support ends" notice would print once per jest process; the project knows.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const files = selectedTestFiles(globalConfig);
   await checkToolsFor(files);
   const ddbFiles = files.filter(needsDynamoDbLocal);
