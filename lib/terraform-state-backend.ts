@@ -135,6 +135,28 @@ export interface StateGrantOptions {
    * @default - the construct's `workspaceKeyPrefix`
    */
   readonly workspaceKeyPrefix?: string;
+
+  /**
+   * Narrow `s3:ListBucket` with an `s3:prefix` condition to the granted state
+   * keys (and `<workspaceKeyPrefix>/`, which Terraform lists to find
+   * workspaces), as Terraform's documentation does.
+   *
+   * What it risks: Terraform reads state with `HeadObject` first and treats
+   * only 404 Not Found as "no state yet". S3 answers 404 for a missing key only
+   * to a caller that may list the bucket, and a listing allowed only under an
+   * `s3:prefix` condition does not count for that check (a `HeadObject` request
+   * has no `s3:prefix`): S3 answers 403 Forbidden instead, and the first
+   * `terraform init` or `plan` on a new key or a new workspace fails with
+   * 403 on `HeadObject`. Use it only where the state objects always exist
+   * before the grantee first runs.
+   *
+   * Without it, the grantee may list every key name in the bucket (names
+   * only, not the state in them).
+   *
+   * @default false - `s3:ListBucket` on the whole bucket, so that a missing
+   * state key answers 404
+   */
+  readonly listOnlyStateKeys?: boolean;
 }
 
 /**
@@ -582,8 +604,9 @@ export class TerraformStateBackend extends Construct {
    * Grants what Terraform needs to read, write and lock the state of one
    * Terraform configuration, exactly as Terraform documents it and nothing more:
    *
-   * - `s3:ListBucket` on the bucket, narrowed by an `s3:prefix` condition to the
-   *   state keys (and `<workspaceKeyPrefix>/` with workspaces or a custom prefix);
+   * - `s3:ListBucket` on the bucket, so that a missing state key answers 404
+   *   (with `listOnlyStateKeys`, narrowed by an `s3:prefix` condition to the
+   *   state keys and, with workspaces or a custom prefix, `<workspaceKeyPrefix>/`);
    * - `s3:GetObject` and `s3:PutObject` on the state objects (no `s3:DeleteObject`:
    *   Terraform never deletes state);
    * - with lock files, `s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on
@@ -600,7 +623,7 @@ export class TerraformStateBackend extends Construct {
    * @param grantee the principal, e.g. a CI role
    * @param keyPattern the state key, or an IAM pattern of state keys such as
    * `network/*` (no leading or trailing `/`, no `//`). Default: the construct's `stateKey`
-   * @param options whether to include workspaces
+   * @param options workspaces, and how narrow the listing is
    */
   public grantStateReadWrite(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
     const paths = this.grantedStatePaths(grantee, keyPattern, options);
@@ -632,7 +655,7 @@ export class TerraformStateBackend extends Construct {
    * @param grantee the principal, e.g. a role of a consuming configuration
    * @param keyPattern the state key, or an IAM pattern of state keys. Default:
    * the construct's `stateKey`
-   * @param options whether to include workspaces
+   * @param options workspaces, and how narrow the listing is
    */
   public grantStateRead(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
     const paths = this.grantedStatePaths(grantee, keyPattern, options);
@@ -740,18 +763,28 @@ export class TerraformStateBackend extends Construct {
     return prefix === '' ? '' : `${prefix}/`;
   }
 
+  /**
+   * `s3:ListBucket` on the bucket. Unconditioned by default: S3 answers
+   * `HeadObject` on a missing key with 404 only to a caller that may list the
+   * bucket, and a listing allowed only under an `s3:prefix` condition does not
+   * count (the request has no `s3:prefix`), so Terraform's first read of a new
+   * key would get 403, which it treats as a failure, not as "no state yet".
+   */
   private grantList(grantee: iam.IGrantable, paths: string[], options: StateGrantOptions): iam.Grant {
-    // Terraform lists `<workspaceKeyPrefix>/` on every run to find workspaces; a
-    // denied listing is tolerated only for the default prefix `env:`.
-    const prefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix;
-    const listsWorkspaces = options.workspaces || (prefix !== undefined && prefix !== 'env:');
-    const prefixes = listsWorkspaces ? [...paths, this.workspacePrefixPath(options)] : paths;
+    let conditions: Record<string, Record<string, unknown>> | undefined;
+    if (options.listOnlyStateKeys) {
+      // Terraform lists `<workspaceKeyPrefix>/` on every run to find workspaces; a
+      // denied listing is tolerated only for the default prefix `env:`.
+      const prefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix;
+      const listsWorkspaces = options.workspaces || (prefix !== undefined && prefix !== 'env:');
+      conditions = { StringLike: { 's3:prefix': listsWorkspaces ? [...paths, this.workspacePrefixPath(options)] : paths } };
+    }
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:ListBucket'],
       resourceArns: [this.stateBucket.bucketArn],
       resource: this.stateBucket,
-      conditions: { StringLike: { 's3:prefix': prefixes } },
+      conditions,
     });
   }
 

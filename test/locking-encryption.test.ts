@@ -213,7 +213,8 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
     const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateReadWrite(r));
     const { table, key } = ids(stack, backend);
     const expected: unknown[] = [
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+      // No s3:prefix condition: HeadObject on a missing key must answer 404, not 403 (see grantList).
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate') },
     ];
     if (locking !== LockingMode.DYNAMODB) {
@@ -237,7 +238,7 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
     const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateRead(r));
     const { table, key } = ids(stack, backend);
     const expected: unknown[] = [
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: objectArn('terraform.tfstate') },
     ];
     if (locking !== LockingMode.S3_LOCKFILE) {
@@ -259,28 +260,36 @@ describe('grant key patterns', () => {
   const grant = (props: TerraformStateBackendProps, keyPattern?: string, options?: StateGrantOptions) =>
     grantedStatements({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, ...props },
       (b, r) => b.grantStateReadWrite(r, keyPattern, options)).statements as any[];
+  const narrow = (options: StateGrantOptions = {}): StateGrantOptions => ({ ...options, listOnlyStateKeys: true });
 
-  test('a pattern scopes objects, lock files, listing and lock items', () => {
+  test('a pattern scopes objects, lock files and lock items; the listing stays on the whole bucket', () => {
     const [list, objects, lockFiles, items] = grant({}, 'network/*');
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['network/*'] } });
+    expect(list).toEqual({ Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN });
     expect(objects.Resource).toEqual(objectArn('network/*'));
     expect(lockFiles.Resource).toEqual(objectArn('network/*.tflock'));
     expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([`${BUCKET}/network/*`, `${BUCKET}/network/*-md5`]);
   });
 
-  test('workspaces add <prefix>/*/<key> and the listing of <prefix>/', () => {
+  test('listOnlyStateKeys narrows the listing to the pattern with s3:prefix', () => {
+    const [list] = grant({}, 'network/*', narrow());
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['network/*'] } });
+  });
+
+  test('workspaces add <prefix>/*/<key> (and, with listOnlyStateKeys, the listing of <prefix>/)', () => {
     const [list, objects, lockFiles, items] = grant({}, undefined, { workspaces: true });
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'env:/*/terraform.tfstate', 'env:/'] } });
+    expect(list.Condition).toBeUndefined();
     expect(objects.Resource).toEqual([objectArn('terraform.tfstate'), objectArn('env:/*/terraform.tfstate')]);
     expect(lockFiles.Resource).toEqual([objectArn('terraform.tfstate.tflock'), objectArn('env:/*/terraform.tfstate.tflock')]);
     expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([
       `${BUCKET}/terraform.tfstate`, `${BUCKET}/terraform.tfstate-md5`,
       `${BUCKET}/env:/*/terraform.tfstate`, `${BUCKET}/env:/*/terraform.tfstate-md5`,
     ]);
+    const [narrowList] = grant({}, undefined, narrow({ workspaces: true }));
+    expect(narrowList.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'env:/*/terraform.tfstate', 'env:/'] } });
   });
 
   test('a custom workspaceKeyPrefix is used, and always listable (Terraform fails if it is not)', () => {
-    const [list] = grant({ workspaceKeyPrefix: 'workspaces' });
+    const [list] = grant({ workspaceKeyPrefix: 'workspaces' }, undefined, narrow());
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'workspaces/'] } });
     const [, objects] = grant({ workspaceKeyPrefix: 'workspaces' }, 'app.tfstate', { workspaces: true });
     expect(objects.Resource).toEqual([objectArn('app.tfstate'), objectArn('workspaces/*/app.tfstate')]);
@@ -292,10 +301,10 @@ describe('grant key patterns', () => {
   });
 
   test('a per-configuration workspaceKeyPrefix is followed, and listable', () => {
-    const [list, objects] = grant({}, 'app.tfstate', { workspaces: true, workspaceKeyPrefix: 'teams' });
+    const [list, objects] = grant({}, 'app.tfstate', narrow({ workspaces: true, workspaceKeyPrefix: 'teams' }));
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['app.tfstate', 'teams/*/app.tfstate', 'teams/'] } });
     expect(objects.Resource).toEqual([objectArn('app.tfstate'), objectArn('teams/*/app.tfstate')]);
-    const [listOnly] = grant({}, 'app.tfstate', { workspaceKeyPrefix: 'teams' });
+    const [listOnly] = grant({}, 'app.tfstate', narrow({ workspaceKeyPrefix: 'teams' }));
     expect(listOnly.Condition).toEqual({ StringLike: { 's3:prefix': ['app.tfstate', 'teams/'] } });
   });
 

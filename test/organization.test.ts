@@ -200,7 +200,7 @@ describe('cross-account grants', () => {
       Bucket: { Ref: bucketId },
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] }, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
           { Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['s3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate') },
           { Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objectArn('terraform.tfstate.tflock') },
         ]),
