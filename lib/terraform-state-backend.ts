@@ -16,7 +16,7 @@ import {
   stateLifecycleRules,
 } from './bucket-hardening';
 import { acknowledgeNagRules, nagFindingText } from './nag';
-import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
+import { replicaBucketName, REPLICA_KEY_ALIAS, REPLICATION_ROLE_PATH } from './replica-names';
 import {
   bucketNameFaults,
   dataProtectionFaults,
@@ -825,12 +825,19 @@ export class TerraformStateBackend extends Construct {
       ? replication.kmsKeyArn ?? stack.formatArn({ service: 'kms', region: replication.region, resource: REPLICA_KEY_ALIAS })
       : undefined;
 
+    // No fixed name: IAM role names are global to the account, and two
+    // replicated backends must not collide. The replica key opens itself to
+    // the roles under this path.
     const role = new iam.Role(this, 'ReplicationRole', {
-      roleName: replicationRoleName(stack.region, replication.region),
+      path: REPLICATION_ROLE_PATH,
       assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
       description: `Replicates Terraform state from ${this.bucketName} to ${destinationName}`,
     });
-    const policy = new iam.ManagedPolicy(this, 'ReplicationPolicy', {
+    // A new construct ID for the policy whenever the role is replaced: the new
+    // policy is created on the new role, the bucket is pointed at the new role,
+    // and only then does CloudFormation delete the old policy and role, so
+    // replication never runs under a role without permissions.
+    const policy = new iam.ManagedPolicy(this, 'ReplicationPermissions', {
       description: `Replication of Terraform state from ${this.bucketName} to ${destinationName}`,
       roles: [role],
       statements: [

@@ -13,7 +13,7 @@ import {
   stateLifecycleRules,
 } from './bucket-hardening';
 import { acknowledgeNagRules } from './nag';
-import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
+import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './replica-names';
 import { StateEncryption } from './terraform-state-backend';
 import { bucketNameFaults, dataProtectionFaults, enumFaults, organizationIdFaults, throwIfFaults } from './validation';
 
@@ -162,14 +162,14 @@ export class TerraformStateReplica extends Construct {
       });
       // The replication roles live in the backends' stacks, deployed after this
       // one: a key policy that named them as principals would be rejected until
-      // they exist, so they are matched by ARN instead (one role per source region).
+      // they exist, so they are matched by their IAM path instead.
       key.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowStateReplicationToEncrypt',
         principals: [new iam.AnyPrincipal()],
         actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: {
-          ArnLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${stack.account}:role/${replicationRoleName('*', stack.region)}` },
+          ArnLike: { 'aws:PrincipalArn': replicationRoleArnPatterns(stack.account, stack.region) },
           StringEquals: { 'kms:ViaService': `s3.${stack.region}.${Aws.URL_SUFFIX}` },
         },
       }));

@@ -105,7 +105,8 @@ describe('replication', () => {
     const roleId = Object.keys(roles)[0];
     expect(Object.keys(roles)).toHaveLength(1);
     template.hasResourceProperties('AWS::IAM::Role', {
-      RoleName: 'terraform-state-replication-eu-west-1-to-eu-central-1',
+      RoleName: Match.absent(),
+      Path: '/terraform-state-replication/',
       AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' } }] },
     });
     template.hasResource('AWS::S3::Bucket', {
@@ -124,7 +125,7 @@ describe('replication', () => {
           }],
         },
       },
-      DependsOn: [Match.stringLikeRegexp('^BackendReplicationPolicy')],
+      DependsOn: [Match.stringLikeRegexp('^BackendReplicationPermissions')],
     });
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: roleId }],
@@ -182,6 +183,35 @@ describe('replication', () => {
   });
 });
 
+describe('replication roles', () => {
+  const replicated = (stack: Stack, id: string, name: string) => new TerraformStateBackend(stack, id, {
+    bucketName: name, lockTableName: `${name}-lock`, discoveryPrefix: `/${name}/`, replication: { region: 'eu-central-1', bucketName: `${name}-replica` },
+  });
+  const roles = (stack: Stack) => Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Role'));
+
+  test('two replicated backends in one stack get roles without fixed names, under one IAM path', () => {
+    const stack = new Stack(new App(), 'Stack', { env: ENV });
+    replicated(stack, 'A', 'state-a');
+    replicated(stack, 'B', 'state-b');
+    expect(roles(stack).map((r) => [r.Properties.RoleName, r.Properties.Path])).toEqual([
+      [undefined, '/terraform-state-replication/'],
+      [undefined, '/terraform-state-replication/'],
+    ]);
+  });
+
+  test('two replicated backends in two stacks of one account and region get roles without fixed names', () => {
+    const app = new App();
+    const one = new Stack(app, 'One', { env: ENV });
+    const two = new Stack(app, 'Two', { env: ENV });
+    replicated(one, 'Backend', 'state-one');
+    replicated(two, 'Backend', 'state-two');
+    app.synth();
+    for (const stack of [one, two]) {
+      expect(roles(stack).map((r) => [r.Properties.RoleName, r.Properties.Path])).toEqual([[undefined, '/terraform-state-replication/']]);
+    }
+  });
+});
+
 describe('TerraformStateReplica', () => {
   function replica(encryption?: StateEncryption) {
     const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
@@ -228,7 +258,12 @@ describe('TerraformStateReplica', () => {
             Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
             Resource: '*',
             Condition: {
-              ArnLike: { 'aws:PrincipalArn': arn(':iam::123456789012:role/terraform-state-replication-*-to-eu-central-1') },
+              // The replication roles' IAM path, and the fixed names that earlier versions gave them, so that
+              // replication never stops while a backend stack is updated after its replica (see CHANGELOG).
+              ArnLike: { 'aws:PrincipalArn': [
+                arn(':iam::123456789012:role/terraform-state-replication/*'),
+                arn(':iam::123456789012:role/terraform-state-replication-*-to-eu-central-1'),
+              ] },
               StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-central-1.', { Ref: 'AWS::URLSuffix' }]] } },
             },
           }]),
@@ -369,7 +404,7 @@ describe('hardened profile', () => {
       ...logBucket('TerraformStateBackend/Backend/AccessLogBucket/Resource'),
       `TerraformStateBackend/Backend/LockTable/Resource: HIPAA.Security-DynamoDBInBackupPlan: ${table}`,
       `TerraformStateBackend/Backend/LockTable/Resource: NIST.800.53.R5-DynamoDBInBackupPlan: ${table}`,
-      'TerraformStateBackend/Backend/ReplicationPolicy/Resource: AwsSolutions-IAM5 ' +
+      'TerraformStateBackend/Backend/ReplicationPermissions/Resource: AwsSolutions-IAM5 ' +
       '[Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>/*, ' +
       'Resource::arn:<AWS::Partition>:s3:::terraform-state-replica-<AWS::AccountId>-eu-central-1/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
     ].sort());
