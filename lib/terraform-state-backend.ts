@@ -121,8 +121,13 @@ export interface StateReplication {
 export interface StateGrantOptions {
   /**
    * Also grant the state of non-default workspaces of the same key pattern,
-   * `<workspaceKeyPrefix>/<workspace>/<keyPattern>` (any workspace), and the
-   * listing of `<workspaceKeyPrefix>/` that Terraform does to find workspaces.
+   * `<workspaceKeyPrefix>/<workspace>/<keyPattern>` (any workspace). For
+   * read-write, that includes `s3:DeleteObject` on those objects, which
+   * `terraform workspace delete` needs (not on the default workspace's key).
+   *
+   * With an empty `workspaceKeyPrefix`, workspace state lives at
+   * `<workspace>/<keyPattern>`, which a wildcard pattern can make overlap with
+   * the default-workspace keys of other configurations.
    *
    * @default false
    */
@@ -607,13 +612,16 @@ export class TerraformStateBackend extends Construct {
    * - `s3:ListBucket` on the bucket, so that a missing state key answers 404
    *   (with `listOnlyStateKeys`, narrowed by an `s3:prefix` condition to the
    *   state keys and, with workspaces or a custom prefix, `<workspaceKeyPrefix>/`);
-   * - `s3:GetObject` and `s3:PutObject` on the state objects (no `s3:DeleteObject`:
-   *   Terraform never deletes state);
+   * - `s3:GetObject` and `s3:PutObject` on the state objects; with `workspaces`,
+   *   `s3:DeleteObject` on the workspaces' state objects `<workspaceKeyPrefix>/<workspace>/<key>`,
+   *   which `terraform workspace delete` deletes (never on the default
+   *   workspace's key, which Terraform does not delete);
    * - with lock files, `s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on
    *   `<state key>.tflock` only;
    * - with the lock table, `dynamodb:DescribeTable`, `GetItem`, `PutItem` and
    *   `DeleteItem` on the table, narrowed by a `dynamodb:LeadingKeys` condition to
-   *   the lock items `<bucket>/<state key>` and digest items `<bucket>/<state key>-md5`;
+   *   the lock items `<bucket>/<state key>` and digest items `<bucket>/<state key>-md5`
+   *   (`DeleteItem` releases a lock, and removes a deleted workspace's digest item);
    * - with a customer-managed key, `kms:Encrypt`, `kms:Decrypt` and
    *   `kms:GenerateDataKey` on it.
    *
@@ -629,6 +637,12 @@ export class TerraformStateBackend extends Construct {
     const paths = this.grantedStatePaths(grantee, keyPattern, options);
     let grant = this.grantList(grantee, paths, options)
       .combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject'], paths));
+    if (options.workspaces) {
+      // `terraform workspace delete` deletes the workspace's state object (a
+      // delete marker: the versions stay) and its digest item, which the
+      // lock-table statement below covers. Never the default workspace's key.
+      grant = grant.combine(this.grantObjects(grantee, ['s3:DeleteObject'], paths.slice(1)));
+    }
     if (this.locking !== LockingMode.DYNAMODB) {
       grant = grant.combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], paths.map((p) => `${p}.tflock`)));
     }
@@ -737,7 +751,7 @@ export class TerraformStateBackend extends Construct {
     }
   }
 
-  /** The state object keys a grant covers: the pattern, and its workspace paths when asked. */
+  /** The state object keys a grant covers: the pattern, then its workspace path when asked. */
   private grantedStatePaths(grantee: iam.IGrantable, keyPattern: string | undefined, options: StateGrantOptions): string[] {
     const key = keyPattern ?? this.stateKey;
     const faults = stateKeyFaults('keyPattern', key);

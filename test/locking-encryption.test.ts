@@ -276,7 +276,7 @@ describe('grant key patterns', () => {
   });
 
   test('workspaces add <prefix>/*/<key> (and, with listOnlyStateKeys, the listing of <prefix>/)', () => {
-    const [list, objects, lockFiles, items] = grant({}, undefined, { workspaces: true });
+    const [list, objects, , lockFiles, items] = grant({}, undefined, { workspaces: true });
     expect(list.Condition).toBeUndefined();
     expect(objects.Resource).toEqual([objectArn('terraform.tfstate'), objectArn('env:/*/terraform.tfstate')]);
     expect(lockFiles.Resource).toEqual([objectArn('terraform.tfstate.tflock'), objectArn('env:/*/terraform.tfstate.tflock')]);
@@ -286,6 +286,22 @@ describe('grant key patterns', () => {
     ]);
     const [narrowList] = grant({}, undefined, narrow({ workspaces: true }));
     expect(narrowList.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'env:/*/terraform.tfstate', 'env:/'] } });
+  });
+
+  test('workspaces: terraform workspace delete may delete a workspace\'s state and digest item, never the default workspace\'s', () => {
+    const statements = grant({}, undefined, { workspaces: true });
+    const deletes = statements.filter((st) => [st.Action].flat().includes('s3:DeleteObject'));
+    expect(deletes).toEqual([
+      { Effect: 'Allow', Action: 's3:DeleteObject', Resource: objectArn('env:/*/terraform.tfstate') },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [objectArn('terraform.tfstate.tflock'), objectArn('env:/*/terraform.tfstate.tflock')] },
+    ]);
+    // The digest item <bucket>/env:/<ws>/<key>-md5 is deleted with DeleteItem, which the lock-table statement allows.
+    const items = statements.find((st) => [st.Action].flat().includes('dynamodb:DeleteItem'));
+    expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toContain(`${BUCKET}/env:/*/terraform.tfstate-md5`);
+    // Without workspaces, and for reading, no state object may be deleted.
+    expect(JSON.stringify(grant({}))).not.toMatch(/"s3:DeleteObject","Resource":\{[^}]*terraform\.tfstate"/);
+    const read = grantedStatements({}, (b, r) => b.grantStateRead(r, undefined, { workspaces: true })).statements;
+    expect(JSON.stringify(read)).not.toContain('Delete');
   });
 
   test('a custom workspaceKeyPrefix is used, and always listable (Terraform fails if it is not)', () => {
