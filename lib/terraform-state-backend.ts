@@ -62,15 +62,16 @@ export enum LockingMode {
  */
 export enum StateEncryption {
   /**
-   * S3-managed keys (SSE-S3) for state; the lock table uses the AWS managed
-   * DynamoDB key.
+   * S3-managed keys (SSE-S3) for state; the lock table uses DynamoDB's AWS
+   * owned key.
    */
   S3_MANAGED = 'S3_MANAGED',
 
   /**
    * The AWS managed KMS key `aws/s3` (SSE-KMS) for state, with S3 Bucket Keys;
-   * the lock table uses the AWS managed DynamoDB key. Key policy and rotation
-   * are AWS's; use `KMS` to control who may decrypt state.
+   * the lock table uses DynamoDB's AWS owned key. Key policy and rotation are
+   * AWS's; use `KMS` to control who may decrypt state. The `aws/s3` key cannot
+   * be used from another account.
    */
   KMS_MANAGED = 'KMS_MANAGED',
 
@@ -518,9 +519,12 @@ export class TerraformStateBackend extends Construct {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+        // Without a customer key, DynamoDB's AWS owned key (no KMS calls, no cost),
+        // not the AWS managed key aws/dynamodb: DynamoDB refuses resource-policy
+        // access from other accounts to a table on aws/dynamodb.
         ...(this.encryptionKey
           ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
-          : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+          : { encryption: dynamodb.TableEncryption.DEFAULT }),
         removalPolicy,
       });
       acknowledgeNagRules(this.table, ['HIPAA.Security', 'NIST.800.53.R5'].map((pack) => ({
@@ -762,10 +766,7 @@ export class TerraformStateBackend extends Construct {
     const crossAccount = account !== undefined;
     if (crossAccount && this.encryption === StateEncryption.KMS_MANAGED) {
       faults.push(`the grantee is in account ${account}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
-        'from another account; use StateEncryption.KMS for cross-account access');
-    } else if (crossAccount && this.table && this.encryption !== StateEncryption.KMS) {
-      faults.push(`the grantee is in account ${account}, but the lock table is encrypted with the AWS managed key aws/dynamodb, ` +
-        'which DynamoDB does not allow across accounts; use StateEncryption.KMS (or LockingMode.S3_LOCKFILE) for cross-account access');
+        'from another account; use StateEncryption.KMS or S3_MANAGED for cross-account access');
     }
     throwIfFaults(`${this.node.path} grant`, faults);
     return options.workspaces ? [key, `${this.workspacePrefixPath(options)}*/${key}`] : [key];

@@ -113,7 +113,7 @@ test('lockTableName with S3_LOCKFILE is an error', () => {
 });
 
 describe('encryption', () => {
-  test('S3_MANAGED: SSE-S3, AWS managed table key, no KMS key, no kms_key_id', () => {
+  test('S3_MANAGED: SSE-S3, the table on the AWS owned key, no KMS key, no kms_key_id', () => {
     const { stack, backend } = synth({ encryption: StateEncryption.S3_MANAGED });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 0);
@@ -121,14 +121,16 @@ describe('encryption', () => {
       BucketName: BUCKET,
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: Match.absent() }] },
     });
-    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
+    // SSEEnabled false is DynamoDB's AWS owned key (not aws/dynamodb, which other accounts cannot use).
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: false, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
     expect(backend.backendConfig().kmsKeyId).toBeUndefined();
   });
 
-  test('KMS_MANAGED: aws/s3 with Bucket Keys, and kms_key_id alias/aws/s3 so Terraform does not send AES256', () => {
+  test('KMS_MANAGED: aws/s3 with Bucket Keys, and kms_key_id alias/aws/s3 so Terraform does not send AES256; the table on the AWS owned key', () => {
     const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: false, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: BUCKET,
       BucketEncryption: {

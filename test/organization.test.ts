@@ -324,12 +324,6 @@ describe('KMS_MANAGED and other accounts', () => {
       'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
   });
 
-  test('a grant to another account with the lock table on the AWS managed key is an error', () => {
-    const { backend } = synth();
-    expect(() => backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
-      'the grantee is in account 222222222222, but the lock table is encrypted with the AWS managed key aws/dynamodb');
-  });
-
   test('S3_LOCKFILE with SSE-S3 can be granted to another account (no table, no key)', () => {
     const { stack, backend } = synth({ locking: LockingMode.S3_LOCKFILE });
     expect(backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222')).success).toBe(true);
@@ -344,13 +338,35 @@ describe('KMS_MANAGED and other accounts', () => {
   });
 });
 
-describe('cross-account checks read the account from an ArnPrincipal too', () => {
-  test('a default backend (lock table on aws/dynamodb) refuses an ArnPrincipal of another account', () => {
-    const { backend } = synth();
-    expect(() => backend.grantStateReadWrite(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
-      'the grantee is in account 222222222222, but the lock table is encrypted with the AWS managed key aws/dynamodb');
+describe('the lock table on the AWS owned key serves other accounts', () => {
+  test.each([
+    ['an AccountPrincipal', new iam.AccountPrincipal('222222222222')],
+    ['an ArnPrincipal of another account', new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci')],
+  ])('a default backend (SSE-S3, DYNAMODB) grants %s read-write through the bucket and table policies', (_name, principal) => {
+    const { stack, backend } = synth();
+    expect(backend.grantStateReadWrite(principal).success).toBe(true);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: false },
+      ResourcePolicy: { PolicyDocument: { Statement: [Match.objectLike({
+        Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      })] } },
+    });
   });
 
+  test('grantStateRead never refuses because of the digest item: another account gets GetItem on <key>-md5', () => {
+    const { stack, backend } = synth();
+    expect(backend.grantStateRead(new iam.AccountPrincipal('222222222222')).success).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      ResourcePolicy: { PolicyDocument: { Statement: [Match.objectLike({
+        Action: 'dynamodb:GetItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate-md5`] } },
+      })] } },
+    });
+  });
+});
+
+describe('cross-account checks read the account from an ArnPrincipal too', () => {
   test('KMS_MANAGED refuses an ArnPrincipal of another account', () => {
     const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED, locking: LockingMode.S3_LOCKFILE });
     expect(() => backend.grantStateRead(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(

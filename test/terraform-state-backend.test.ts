@@ -187,7 +187,7 @@ describe('access logs', () => {
 });
 
 describe('lock table', () => {
-  test('has only the LockID string key, on-demand billing, PITR, deletion protection and SSE, and is retained', () => {
+  test('has only the LockID string key, on-demand billing, PITR, deletion protection and the AWS owned key, and is retained', () => {
     const { template } = synth();
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
@@ -202,7 +202,7 @@ describe('lock table', () => {
         TimeToLiveSpecification: Match.absent(),
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
-        SSESpecification: { SSEEnabled: true },
+        SSESpecification: { SSEEnabled: false },
       },
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
