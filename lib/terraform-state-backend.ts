@@ -16,6 +16,7 @@ import {
   stateLifecycleRules,
 } from './bucket-hardening';
 import { acknowledgeNagRules, nagFindingText } from './nag';
+import { principalReach } from './principal-reach';
 import { replicaBucketName, REPLICA_KEY_ALIAS, REPLICATION_ROLE_PATH } from './replica-names';
 import {
   bucketNameFaults,
@@ -698,11 +699,13 @@ export class TerraformStateBackend extends Construct {
     if (this.discoveryParameters.length === 0) {
       throw new Error(`${this.node.path}: grantDiscoveryRead() needs \`discovery\`, which is false`);
     }
-    const account = this.otherAccountOf(grantee);
-    if (account !== undefined) {
-      throw new Error(`${this.node.path}: grantDiscoveryRead() cannot grant account ${account}: standard SSM parameters cannot be ` +
-        'read from another account; let its pipeline assume a role of this account for the read');
+    const faults: string[] = [];
+    const outside = this.granteeOutside(grantee, faults);
+    if (outside !== undefined) {
+      faults.push(`the grantee ${outside}, but standard SSM parameters cannot be read from another account; ` +
+        'let its pipeline assume a role of this account for the read');
     }
+    throwIfFaults(`${this.node.path} grantDiscoveryRead()`, faults);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['ssm:GetParameter', 'ssm:GetParameters'],
@@ -711,27 +714,18 @@ export class TerraformStateBackend extends Construct {
   }
 
   /**
-   * The grantee's account when it is known and differs from this stack's, else
-   * undefined. `principalAccount` is unset on some principals (`ArnPrincipal`),
-   * so the account is also read from the principal's ARN.
+   * How far a grant to `grantee` reaches beyond this stack's account (see
+   * `principalReach`); a `*` principal without conditions is a fault, added to
+   * `faults`.
    */
-  private otherAccountOf(grantee: iam.IGrantable): string | undefined {
-    const ownAccount = Stack.of(this).account;
-    if (Token.isUnresolved(ownAccount)) {
-      return undefined;
+  private granteeOutside(grantee: iam.IGrantable, faults: string[]): string | undefined {
+    const reach = principalReach(Stack.of(this), grantee.grantPrincipal);
+    if (reach.anyone) {
+      faults.push('the grantee is a `*` principal without conditions (AnyPrincipal, StarPrincipal or ArnPrincipal(\'*\')): ' +
+        'that would open Terraform state to anyone, and S3 Block Public Access rejects such a bucket policy at deploy time; ' +
+        'grant roles, accounts or an organization instead');
     }
-    const principal = grantee.grantPrincipal;
-    const candidates = [principal.principalAccount, ...(principal.policyFragment.principalJson.AWS ?? [])];
-    for (const candidate of candidates) {
-      if (typeof candidate !== 'string' || Token.isUnresolved(candidate)) {
-        continue;
-      }
-      const account = /^\d{12}$/.test(candidate) ? candidate : /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(candidate)?.[1];
-      if (account !== undefined) {
-        return account === ownAccount ? undefined : account;
-      }
-    }
-    return undefined;
+    return reach.outside;
   }
 
   private publishDiscovery(prefix: string): void {
@@ -762,10 +756,9 @@ export class TerraformStateBackend extends Construct {
     if (options.workspaceKeyPrefix !== undefined) {
       faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', options.workspaceKeyPrefix));
     }
-    const account = this.otherAccountOf(grantee);
-    const crossAccount = account !== undefined;
-    if (crossAccount && this.encryption === StateEncryption.KMS_MANAGED) {
-      faults.push(`the grantee is in account ${account}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
+    const outside = this.granteeOutside(grantee, faults);
+    if (outside !== undefined && this.encryption === StateEncryption.KMS_MANAGED) {
+      faults.push(`the grantee ${outside}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
         'from another account; use StateEncryption.KMS or S3_MANAGED for cross-account access');
     }
     throwIfFaults(`${this.node.path} grant`, faults);

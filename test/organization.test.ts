@@ -381,6 +381,64 @@ describe('cross-account checks read the account from an ArnPrincipal too', () =>
   test('grantDiscoveryRead refuses another account: standard SSM parameters cannot be shared', () => {
     const { backend } = synth();
     expect(() => backend.grantDiscoveryRead(new iam.AccountPrincipal('222222222222'))).toThrow(
-      'grantDiscoveryRead() cannot grant account 222222222222: standard SSM parameters cannot be read from another account');
+      'the grantee is in account 222222222222, but standard SSM parameters cannot be read from another account');
+  });
+});
+
+describe('cross-account checks cannot be bypassed', () => {
+  const anyone: Array<[string, () => iam.IPrincipal]> = [
+    ['AnyPrincipal', () => new iam.AnyPrincipal()],
+    ['StarPrincipal', () => new iam.StarPrincipal()],
+    ['ArnPrincipal(\'*\')', () => new iam.ArnPrincipal('*')],
+  ];
+  const anyoneMessage = 'the grantee is a `*` principal without conditions (AnyPrincipal, StarPrincipal or ArnPrincipal(\'*\'))';
+
+  test.each(anyone)('%s is refused by every grant, also in an environment-agnostic stack', (_name, principal) => {
+    for (const stack of [synth().stack, new Stack(new App(), 'Agnostic')]) {
+      const backend = stack.node.tryFindChild('Backend') as TerraformStateBackend ?? new TerraformStateBackend(stack, 'Backend');
+      expect(() => backend.grantStateReadWrite(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grantStateRead(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grantDiscoveryRead(principal())).toThrow(anyoneMessage);
+    }
+  });
+
+  const beyond: Array<[string, (stack: Stack) => iam.IPrincipal, string]> = [
+    ['an OrganizationPrincipal', () => new iam.OrganizationPrincipal(ORG), 'any principal that meets its conditions on aws:PrincipalOrgID'],
+    ['a ServicePrincipal', () => new iam.ServicePrincipal('codebuild.amazonaws.com'), 'the service principal codebuild.amazonaws.com'],
+    ['a ServicePrincipal with conditions', () => new iam.ServicePrincipal('codebuild.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': '111111111111' } },
+    }), 'the service principal codebuild.amazonaws.com'],
+    ['a CompositePrincipal with a member of another account', () => new iam.CompositePrincipal(
+      new iam.AccountPrincipal('111111111111'), new iam.AccountPrincipal('222222222222')), 'is in account 222222222222'],
+    ['a role of a stack in another account', (stack) => {
+      const other = new Stack(stack.node.root as App, 'Other', { env: { account: '333333333333', region: 'eu-west-1' } });
+      return new iam.Role(other, 'Pipeline', { assumedBy: new iam.AccountRootPrincipal() });
+    }, 'is in account 333333333333'],
+    ['a WebIdentityPrincipal', () => new iam.WebIdentityPrincipal('token.actions.githubusercontent.com'), 'the federated principal token.actions.githubusercontent.com'],
+  ];
+
+  test.each(beyond)('%s is judged as reaching beyond this account (refused with KMS_MANAGED)', (_name, principal, who) => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    const grantee = principal(stack);
+    expect(() => backend.grantStateRead(grantee)).toThrow(who);
+    expect(() => backend.grantStateRead(grantee)).toThrow('but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
+  });
+
+  test.each(beyond)('grantDiscoveryRead refuses %s', (_name, principal, who) => {
+    const { stack, backend } = synth();
+    expect(() => backend.grantDiscoveryRead(principal(stack))).toThrow(who);
+  });
+
+  test('principals of this account are not cross-account, however they are written', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    for (const principal of [
+      new iam.AccountRootPrincipal(),
+      new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }),
+      new iam.ArnPrincipal('arn:aws:iam::111111111111:role/ci'),
+      new iam.CompositePrincipal(new iam.AccountPrincipal('111111111111'), new iam.ArnPrincipal('arn:aws:iam::111111111111:role/ci')),
+      new iam.AccountPrincipal('111111111111').withConditions({ StringEquals: { 'aws:PrincipalTag/team': 'platform' } }),
+    ]) {
+      expect(backend.grantStateReadWrite(principal).success).toBe(true);
+    }
   });
 });
