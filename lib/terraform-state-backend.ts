@@ -1,10 +1,11 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { bucketArn, keysArn, objectArn, parameterArn, tableArn } from './arns';
 import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from './backend-config';
 import {
   deliverAccessLogs,
@@ -438,7 +439,10 @@ export class TerraformStateBackend extends Construct {
 
   private readonly stateBucket: s3.Bucket;
   private readonly discoveryParameters: ssm.StringParameter[] = [];
+  private readonly discoveryParameterNames: string[] = [];
   private readonly table?: dynamodb.Table;
+  /** The alias of a key this construct made; grants into other stacks name the key by it. */
+  private readonly keyAlias?: string;
 
   /**
    * @param scope the construct (usually a stack) to add the backend to
@@ -470,11 +474,14 @@ export class TerraformStateBackend extends Construct {
         'serverAccessLogs is false: reads and writes of state are not logged.');
     }
 
-    if (this.encryption === StateEncryption.KMS) {
-      this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'StateKey', {
+    if (this.encryption === StateEncryption.KMS && props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+    } else if (this.encryption === StateEncryption.KMS) {
+      this.keyAlias = `alias/${Token.isUnresolved(this.bucketName) ? this.bucketName : this.bucketName.replace(/\./g, '-')}`;
+      this.encryptionKey = new kms.Key(this, 'StateKey', {
         description: `Encrypts Terraform state in ${this.bucketName} and its lock table`,
         enableKeyRotation: true,
-        alias: `alias/${Token.isUnresolved(this.bucketName) ? this.bucketName : this.bucketName.replace(/\./g, '-')}`,
+        alias: this.keyAlias,
         removalPolicy,
       });
     }
@@ -657,7 +664,7 @@ export class TerraformStateBackend extends Construct {
         paths.flatMap((p) => [`${this.bucketName}/${p}`, `${this.bucketName}/${p}-md5`])));
     }
     if (this.encryptionKey) {
-      grant = grant.combine(this.encryptionKey.grant(grantee, 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'));
+      grant = grant.combine(this.grantKey(grantee, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey']));
     }
     return grant;
   }
@@ -684,7 +691,7 @@ export class TerraformStateBackend extends Construct {
       grant = grant.combine(this.grantItems(grantee, ['dynamodb:GetItem'], paths.map((p) => `${this.bucketName}/${p}-md5`)));
     }
     if (this.encryptionKey) {
-      grant = grant.combine(this.encryptionKey.grant(grantee, 'kms:Decrypt'));
+      grant = grant.combine(this.grantKey(grantee, ['kms:Decrypt']));
     }
     return grant;
   }
@@ -709,7 +716,7 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-      resourceArns: this.discoveryParameters.map((p) => p.parameterArn),
+      resourceArns: this.discoveryParameterNames.map((name) => parameterArn(Stack.of(this), name)),
     });
   }
 
@@ -740,6 +747,7 @@ export class TerraformStateBackend extends Construct {
       if (value === undefined) {
         continue;
       }
+      this.discoveryParameterNames.push(`${prefix}${name}`);
       this.discoveryParameters.push(new ssm.StringParameter(this, `Discovery${name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`, {
         parameterName: `${prefix}${name}`,
         stringValue: value,
@@ -790,7 +798,7 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:ListBucket'],
-      resourceArns: [this.stateBucket.bucketArn],
+      resourceArns: [bucketArn(Stack.of(this), this.bucketName)],
       resource: this.stateBucket,
       conditions,
     });
@@ -800,7 +808,7 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions,
-      resourceArns: keys.map((k) => this.stateBucket.arnForObjects(k)),
+      resourceArns: keys.map((k) => objectArn(Stack.of(this), this.bucketName, k)),
       resource: this.stateBucket,
     });
   }
@@ -809,12 +817,48 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions,
-      // The ARN from the name, not `tableArn`: a cross-account grant lands in the
-      // table's own resource policy, which cannot refer to the table's attributes.
-      resourceArns: [Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: this.lockTableName })],
+      // From the name, not `tableArn` (see arns.ts); besides, a cross-account grant
+      // lands in the table's own resource policy, which cannot refer to the table's attributes.
+      resourceArns: [tableArn(Stack.of(this), this.lockTableName!)],
       resource: this.table!,
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
     });
+  }
+
+  /**
+   * Grants the use of the customer key. A key made here, granted to a principal
+   * in another stack, is named by its alias (`kms:ResourceAliases` on the keys
+   * of this account and region): its ARN would be a cross-stack reference, an
+   * export of this stack, and an alias ARN in `Resource` governs only the alias,
+   * not the key (KMS authorizes key operations on the key's ARN). The alias is
+   * this stack's and points at this key alone. A principal of another account
+   * also gets the statement in the key policy, which applies to this key only.
+   * Within this stack, and for a given `encryptionKey`, the key's own `grant()`.
+   */
+  private grantKey(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const key = this.encryptionKey!;
+    const principal = grantee.grantPrincipal;
+    if (this.keyAlias === undefined || !Construct.isConstruct(principal) || Stack.of(principal) === Stack.of(this)) {
+      return key.grant(grantee, ...actions);
+    }
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [keysArn(Stack.of(this))],
+      conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': this.keyAlias } },
+    });
+    const sameAccount = principal.principalAccount !== undefined &&
+      [TokenComparison.SAME, TokenComparison.BOTH_UNRESOLVED].includes(Token.compareStrings(Stack.of(this).account, principal.principalAccount));
+    if (grant.success && sameAccount) {
+      return grant;
+    }
+    return grant.combine(iam.Grant.addStatementToResourcePolicy({
+      grantee,
+      actions,
+      resourceArns: ['*'],
+      resource: key,
+      statement: new iam.PolicyStatement({ principals: [principal], actions, resources: ['*'] }),
+    }));
   }
 
   /**
@@ -827,8 +871,8 @@ export class TerraformStateBackend extends Construct {
     // From the name, not `bucket.bucketArn`: the bucket depends on the policy
     // (replication is configured once the role may replicate), so the policy
     // must not depend on the bucket.
-    const sourceArn = stack.formatArn({ service: 's3', region: '', account: '', resource: this.bucketName });
-    const destinationArn = stack.formatArn({ service: 's3', region: '', account: '', resource: destinationName });
+    const sourceArn = bucketArn(stack, this.bucketName);
+    const destinationArn = bucketArn(stack, destinationName);
     const destinationKeyArn = this.encryptionKey
       ? replication.kmsKeyArn ?? stack.formatArn({ service: 'kms', region: replication.region, resource: REPLICA_KEY_ALIAS })
       : undefined;

@@ -1,4 +1,4 @@
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { App, Aspects, PhysicalName, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,9 +7,9 @@ import { LockingMode, StateEncryption, StateGrantOptions, TerraformStateBackend,
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
-const BUCKET_ID = 'BackendStateBucketBF5F84A2';
-const BUCKET_ARN = { 'Fn::GetAtt': [BUCKET_ID, 'Arn'] };
-const objectArn = (key: string) => ({ 'Fn::Join': ['', [BUCKET_ARN, `/${key}`]] });
+/** Grants build every ARN from names, never from the bucket's attributes (see 'grants into another stack'). */
+const BUCKET_ARN = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${BUCKET}`]] };
+const objectArn = (key: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${BUCKET}/${key}`]] });
 const LOCKINGS = [LockingMode.DYNAMODB, LockingMode.S3_LOCKFILE, LockingMode.DYNAMODB_AND_S3_LOCKFILE];
 const ENCRYPTIONS = [StateEncryption.S3_MANAGED, StateEncryption.KMS_MANAGED, StateEncryption.KMS];
 
@@ -343,3 +343,89 @@ describe('grant key patterns', () => {
 function sortActions(statements: unknown[]): unknown[] {
   return statements.map((s: any) => (Array.isArray(s.Action) ? { ...s, Action: [...s.Action].sort() } : s));
 }
+
+describe('grants into another stack', () => {
+  /** A backend stack and a pipeline stack whose role gets every grant; both synthesized. */
+  function twoStacks(env: boolean, props: TerraformStateBackendProps) {
+    const alone = new Stack(new App(), 'Backend', env ? { env: ENV } : {});
+    new TerraformStateBackend(alone, 'Backend', props);
+    const outputsBefore = Object.keys(Template.fromStack(alone).findOutputs('*'));
+    const app = new App();
+    const backendStack = new Stack(app, 'Backend', env ? { env: ENV } : {});
+    const backend = new TerraformStateBackend(backendStack, 'Backend', props);
+    const pipelineStack = new Stack(app, 'Pipeline', env ? { env: ENV } : {});
+    const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    backend.grantStateReadWrite(role, 'apps/*', { workspaces: true });
+    backend.grantStateRead(role, 'network/terraform.tfstate');
+    backend.grantDiscoveryRead(role);
+    const assembly = app.synth();
+    return {
+      outputsBefore,
+      backendTemplate: assembly.getStackByName(backendStack.stackName).template,
+      pipelineTemplate: assembly.getStackByName(pipelineStack.stackName).template,
+      pipelineStack,
+    };
+  }
+
+  test.each([
+    ['with an env', true],
+    ['environment-agnostic', false],
+  ])('add no output or export to the backend stack and no import to the grantee\'s (%s)', (_name, env) => {
+    const { outputsBefore, backendTemplate, pipelineTemplate } = twoStacks(env, {
+      encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+    });
+    expect(Object.keys(backendTemplate.Outputs)).toEqual(outputsBefore);
+    expect(Object.values<any>(backendTemplate.Outputs).filter((o) => o.Export)).toEqual([]);
+    expect(JSON.stringify(pipelineTemplate)).not.toContain('Fn::ImportValue');
+    expect(JSON.stringify(pipelineTemplate)).not.toContain('Fn::GetAtt');
+  });
+
+  test('name a key made here by its alias (kms:ResourceAliases), not by its ARN', () => {
+    const { pipelineStack } = twoStacks(true, { encryption: StateEncryption.KMS });
+    const statements = Object.values<any>(Template.fromStack(pipelineStack).findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((st) => [st.Action].flat().some((a: string) => a.startsWith('kms:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:eu-west-1:123456789012:key/*']] },
+        Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${BUCKET}` } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:eu-west-1:123456789012:key/*']] },
+        Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${BUCKET}` } },
+      },
+    ]);
+  });
+
+  test('a role of a stack in another account: the key policy names it, the role\'s policy names the key by alias; no export', () => {
+    const app = new App();
+    const backendStack = new Stack(app, 'Backend', { env: ENV });
+    const backend = new TerraformStateBackend(backendStack, 'Backend', { encryption: StateEncryption.KMS, locking: LockingMode.S3_LOCKFILE });
+    const pipelineStack = new Stack(app, 'Pipeline', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal(), roleName: PhysicalName.GENERATE_IF_NEEDED });
+    backend.grantStateRead(role);
+    const assembly = app.synth();
+    const keyPolicy = Object.values<any>(Template.fromJSON(assembly.getStackByName('Backend').template).findResources('AWS::KMS::Key'))[0]
+      .Properties.KeyPolicy.Statement;
+    expect(keyPolicy).toEqual(expect.arrayContaining([{
+      Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*',
+      Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, expect.stringMatching(/^:iam::222222222222:role\/pipeline/)]] } },
+    }]));
+    const pipeline = JSON.stringify(assembly.getStackByName('Pipeline').template);
+    expect(pipeline).toContain('"kms:ResourceAliases":"alias/terraform-state-123456789012-eu-west-1"');
+    expect(pipeline).not.toContain('Fn::ImportValue');
+    expect(JSON.stringify(assembly.getStackByName('Backend').template)).not.toContain('Export');
+  });
+
+  test('the discovery parameters are named by their names', () => {
+    const { pipelineStack } = twoStacks(true, {});
+    const statements = Object.values<any>(Template.fromStack(pipelineStack).findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const parameter = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ssm:eu-west-1:123456789012:parameter/terraform/backend/${name}`]] });
+    expect(statements.find((st) => [st.Action].flat().includes('ssm:GetParameter')).Resource).toEqual(
+      ['bucket', 'region', 'lock-table', 'backend-config'].map(parameter));
+  });
+});
