@@ -5,6 +5,7 @@ export {
   StateGrantOptions,
   StateReplication,
   TerraformStateBackend,
+  TerraformStateBackendOptions,
   TerraformStateBackendProps,
 } from './terraform-state-backend';
 export { TerraformStateBackendStack, TerraformStateBackendStackProps } from './terraform-state-backend-stack';

@@ -168,18 +168,11 @@ export interface StateGrantOptions {
 }
 
 /**
- * Properties of a `TerraformStateBackend`.
+ * The settings of a `TerraformStateBackend` that name no resource of their own
+ * and refer to nothing in the app, so that they mean the same in every account
+ * and region: what a `TerraformStateBackendStackSet` can roll out.
  */
-export interface TerraformStateBackendProps {
-  /**
-   * Name of the S3 bucket that holds state.
-   *
-   * @default - `terraform-state-<account>-<region>`, from the stack's account
-   * and region (the `AWS::AccountId` and `AWS::Region` pseudo parameters in an
-   * environment-agnostic stack), so one template serves every account and region
-   */
-  readonly bucketName?: string;
-
+export interface TerraformStateBackendOptions {
   /**
    * Name of the DynamoDB lock table. Table names are unique per account and
    * region: a second backend in the same account and region needs another name.
@@ -204,15 +197,6 @@ export interface TerraformStateBackendProps {
    * `StateEncryption.S3_MANAGED`
    */
   readonly encryption?: StateEncryption;
-
-  /**
-   * The customer-managed KMS key for `StateEncryption.KMS`. Only allowed with
-   * `StateEncryption.KMS`.
-   *
-   * @default - with `StateEncryption.KMS`, a new key with rotation on, an
-   * alias `alias/<bucket name>` and the backend's removal policy
-   */
-  readonly encryptionKey?: kms.IKey;
 
   /**
    * The state key written into the emitted backend block (`key`): where the
@@ -256,20 +240,6 @@ export interface TerraformStateBackendProps {
    * @default true
    */
   readonly serverAccessLogs?: boolean;
-
-  /**
-   * The bucket that receives the state bucket's access logs.
-   *
-   * This construct grants `logging.s3.amazonaws.com` `s3:PutObject` under
-   * `serverAccessLogsPrefix` through the bucket's policy (never through the
-   * LogDeliveryWrite ACL). A bucket imported with `Bucket.fromBucketName` has no
-   * policy this construct can change: grant log delivery there yourself. The
-   * log bucket must use SSE-S3: S3 does not deliver access logs to SSE-KMS buckets.
-   *
-   * @default - a dedicated log bucket (SSE-S3, versioned, private, TLS-only,
-   * retained like the state bucket)
-   */
-  readonly serverAccessLogsBucket?: s3.IBucket;
 
   /**
    * The key prefix of the access logs in the log bucket.
@@ -322,17 +292,6 @@ export interface TerraformStateBackendProps {
   readonly stateHistoryAdmins?: string[];
 
   /**
-   * Replicate every state object version, delete markers included, to a bucket
-   * in another region.
-   *
-   * Not available with `StateEncryption.KMS_MANAGED`: the `aws/s3` key's policy
-   * cannot be opened to the replication role. Use `KMS` or `S3_MANAGED`.
-   *
-   * @default - no replication
-   */
-  readonly replication?: StateReplication;
-
-  /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * backend: the policies of the buckets and of a key this construct makes (not
    * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
@@ -361,6 +320,56 @@ export interface TerraformStateBackendProps {
    * @default '/terraform/backend/'
    */
   readonly discoveryPrefix?: string;
+}
+
+/**
+ * Properties of a `TerraformStateBackend`: its options, and the settings that
+ * name a resource (`bucketName`) or refer to one of this app
+ * (`encryptionKey`, `serverAccessLogsBucket`, `replication`).
+ */
+export interface TerraformStateBackendProps extends TerraformStateBackendOptions {
+  /**
+   * Name of the S3 bucket that holds state.
+   *
+   * @default - `terraform-state-<account>-<region>`, from the stack's account
+   * and region (the `AWS::AccountId` and `AWS::Region` pseudo parameters in an
+   * environment-agnostic stack), so one template serves every account and region
+   */
+  readonly bucketName?: string;
+
+  /**
+   * The customer-managed KMS key for `StateEncryption.KMS`. Only allowed with
+   * `StateEncryption.KMS`.
+   *
+   * @default - with `StateEncryption.KMS`, a new key with rotation on, an
+   * alias `alias/<bucket name>` and the backend's removal policy
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The bucket that receives the state bucket's access logs.
+   *
+   * This construct grants `logging.s3.amazonaws.com` `s3:PutObject` under
+   * `serverAccessLogsPrefix` through the bucket's policy (never through the
+   * LogDeliveryWrite ACL). A bucket imported with `Bucket.fromBucketName` has no
+   * policy this construct can change: grant log delivery there yourself. The
+   * log bucket must use SSE-S3: S3 does not deliver access logs to SSE-KMS buckets.
+   *
+   * @default - a dedicated log bucket (SSE-S3, versioned, private, TLS-only,
+   * retained like the state bucket)
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * Replicate every state object version, delete markers included, to a bucket
+   * in another region.
+   *
+   * Not available with `StateEncryption.KMS_MANAGED`: the `aws/s3` key's policy
+   * cannot be opened to the replication role. Use `KMS` or `S3_MANAGED`.
+   *
+   * @default - no replication
+   */
+  readonly replication?: StateReplication;
 }
 
 /**

@@ -1,7 +1,10 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildBootstrapApp } from '../bin/app';
 import {
   LockingMode,
@@ -10,6 +13,7 @@ import {
   StateEncryption,
   TerraformStateBackend,
   TerraformStateBackendProps,
+  TerraformStateBackendStack,
   TerraformStateBackendStackSet,
   TerraformStateBackendStackSetProps,
 } from '../lib';
@@ -125,8 +129,6 @@ describe('TerraformStateBackendStackSet', () => {
     ['a repeated region', { regions: ['eu-west-1', 'eu-west-1'] }, '`regions` must not repeat a region, got "eu-west-1" twice'],
     ['a zero concurrency', { maxConcurrentPercentage: 0 }, '`maxConcurrentPercentage` must be a whole number from 1 to 100, got 0'],
     ['a tolerance over 100', { failureTolerancePercentage: 101 }, '`failureTolerancePercentage` must be a whole number from 0 to 100, got 101'],
-    ['a fixed bucket name', { backend: { bucketName: 'org-state' } }, '`backend.bucketName` is set to "org-state", but bucket names are global'],
-    ['replication', { backend: { replication: { region: 'eu-central-1' } } }, '`backend.replication` is not available in a StackSet'],
     ['a bad state key', { backend: { stateKey: '/x' } }, '`backend.stateKey` must not start or end with "/", got "/x"'],
     ['a part-day expiration', { backend: { noncurrentVersionExpiration: Duration.hours(1) } }, '`backend.noncurrentVersionExpiration` must be a whole number of days'],
     ['an organization ID that is not one', { backend: { organizationId: 'o-ABC' } }, '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "o-ABC"'],
@@ -134,11 +136,71 @@ describe('TerraformStateBackendStackSet', () => {
     expect(() => stackSet(props)).toThrow(message);
   });
 
-  test('rejects a key of this app', () => {
+  test('the backend options do not offer bucketName, encryptionKey, serverAccessLogsBucket or replication', () => {
     const stack = new Stack(new App(), 'Org');
-    expect(() => new TerraformStateBackendStackSet(stack, 'StackSet', {
-      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryptionKey: new kms.Key(stack, 'Key') },
-    })).toThrow('`backend.encryptionKey` refers to a key of this app');
+    const targets = { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] };
+    // Not offered to TypeScript (`npm run typecheck` fails if any of these compiles) ...
+    // @ts-expect-error bucketName is not a StackSet backend option
+    const bucketName: TerraformStateBackendStackSetProps = { ...targets, backend: { bucketName: 'org-state' } };
+    // @ts-expect-error encryptionKey is not a StackSet backend option
+    const encryptionKey: TerraformStateBackendStackSetProps = { ...targets, backend: { encryptionKey: new kms.Key(stack, 'Key') } };
+    // @ts-expect-error serverAccessLogsBucket is not a StackSet backend option
+    const logs: TerraformStateBackendStackSetProps = { ...targets, backend: { serverAccessLogsBucket: new s3.Bucket(stack, 'Logs') } };
+    // @ts-expect-error replication is not a StackSet backend option
+    const replication: TerraformStateBackendStackSetProps = { ...targets, backend: { replication: { region: 'eu-central-1' } } };
+    // ... nor to the other languages: the struct jsii publishes has none of them.
+    const jsii = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.jsii'), 'utf8'));
+    const stackSetProps = jsii.types['cdk-terraform-state-backend.TerraformStateBackendStackSetProps'];
+    const backendType = stackSetProps.properties.find((p: { name: string }) => p.name === 'backend').type.fqn;
+    expect(backendType).toBe('cdk-terraform-state-backend.TerraformStateBackendOptions');
+    const offered = jsii.types[backendType].properties.map((p: { name: string }) => p.name);
+    expect(offered).toEqual(expect.arrayContaining(['locking', 'encryption', 'stateKey', 'organizationId', 'removalPolicy']));
+    for (const name of ['bucketName', 'encryptionKey', 'serverAccessLogsBucket', 'replication']) {
+      expect(offered).not.toContain(name);
+    }
+    // A JavaScript caller can still pass them: refused, never silently applied to every account.
+    expect(() => new TerraformStateBackendStackSet(stack, 'A', bucketName)).toThrow('`backend.bucketName` is not a StackSet backend option');
+    expect(() => new TerraformStateBackendStackSet(stack, 'B', encryptionKey)).toThrow('`backend.encryptionKey` is not a StackSet backend option');
+    expect(() => new TerraformStateBackendStackSet(stack, 'C', logs)).toThrow('`backend.serverAccessLogsBucket` is not a StackSet backend option');
+    expect(() => new TerraformStateBackendStackSet(stack, 'D', replication)).toThrow('`backend.replication` is not a StackSet backend option');
+  });
+
+  test('surfaces the backend template\'s warnings on the StackSet', () => {
+    const { stack } = stackSet({ backend: { removalPolicy: RemovalPolicy.DESTROY, serverAccessLogs: false } });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasWarning('/Org/StackSet', Match.stringLikeRegexp('^removalPolicy is DESTROY: deleting the stack deletes the lock table'));
+    annotations.hasWarning('/Org/StackSet', Match.stringLikeRegexp('^serverAccessLogs is false'));
+    expect(annotations.findWarning('*', Match.anyValue())).toHaveLength(2);
+  });
+
+  test('a default StackSet has no warning', () => {
+    Annotations.fromStack(stackSet().stack).hasNoWarning('*', Match.anyValue());
+  });
+
+  test('carries the app\'s context into the backend template', () => {
+    const withPaths = new Stack(new App({ context: { 'aws:cdk:enable-path-metadata': true } }), 'Org');
+    const set = new TerraformStateBackendStackSet(withPaths, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] });
+    const bucket = Object.values<any>(JSON.parse(set.templateBody).Resources).find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.BucketName);
+    expect(bucket.Metadata['aws:cdk:path']).toBe('TerraformStateBackend/Backend/StateBucket/Resource');
+    // and the app's feature flags: with this one, a resource count over the limit fails the synth
+    const limited = new Stack(new App({ context: { '@aws-cdk/core:stackResourceLimit': 5 } }), 'Org');
+    expect(() => new TerraformStateBackendStackSet(limited, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] }))
+      .toThrow(/greater than allowed maximum of 5/);
+  });
+
+  test('the backend template is the same as TerraformStateBackendStack\'s for the same props, under the app\'s context', () => {
+    const context = { 'aws:cdk:enable-path-metadata': true };
+    const set = new TerraformStateBackendStackSet(new Stack(new App({ context }), 'Org'), 'StackSet', {
+      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryption: StateEncryption.KMS },
+    });
+    const body = JSON.parse(set.templateBody);
+    const plain = new TerraformStateBackendStack(new App({ context }), 'TerraformStateBackend', { encryption: StateEncryption.KMS });
+    const plainResources = Template.fromStack(plain).toJSON().Resources;
+    expect(Object.keys(body.Resources).sort()).toEqual(Object.keys(plainResources).sort());
+    // Resources that no CloudFormation parameter touches are identical, metadata included.
+    for (const id of ['BackendStateKey59881BAE', 'BackendLockTableDB7E9D14']) {
+      expect(body.Resources[id]).toEqual(plainResources[id]);
+    }
   });
 });
 
