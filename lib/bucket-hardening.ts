@@ -158,15 +158,26 @@ export function denyOutsideOrganization(bucket: s3.Bucket, organizationId: strin
 }
 
 /**
- * Denies every use of `key` by a principal outside the organization; AWS
- * service principals are exempt.
+ * What the organization boundary denies on a key: the operations that use it
+ * to encrypt or decrypt (and so read or write state), and `kms:CreateGrant`,
+ * which would hand that use to others. Never the key's administration
+ * (`kms:PutKeyPolicy`, rotation, deletion, tags, aliases, `kms:DescribeKey`,
+ * which returns metadata only): after the account moves to another
+ * organization, its principals are all "outside", and they must still be able
+ * to manage the key and lift the boundary.
+ */
+export const KEY_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'];
+
+/**
+ * Denies the use of `key` (`KEY_USE_ACTIONS`) to principals outside the
+ * organization; AWS service principals are exempt.
  */
 export function denyOutsideOrganizationOnKey(key: kms.IKey, organizationId: string): void {
   key.addToResourcePolicy(new iam.PolicyStatement({
     sid: 'DenyOutsideOrganization',
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
-    actions: ['kms:*'],
+    actions: KEY_USE_ACTIONS,
     resources: ['*'],
     conditions: {
       StringNotEqualsIfExists: { 'aws:PrincipalOrgID': organizationId },

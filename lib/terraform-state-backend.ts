@@ -295,8 +295,12 @@ export interface TerraformStateBackendOptions {
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * backend: the policies of the buckets and of a key this construct makes (not
    * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
-   * principal outside it (`aws:PrincipalOrgID`). AWS service principals (S3 log
-   * delivery, replication through S3) are not affected.
+   * principal outside it (`aws:PrincipalOrgID`): every S3 request, and the
+   * key's use (`kms:Encrypt`, `kms:Decrypt`, `kms:ReEncrypt*`,
+   * `kms:GenerateDataKey*`, `kms:CreateGrant`), never the key's administration,
+   * so that after a move to another organization the account can still manage
+   * the key. AWS service principals (S3 log delivery, replication through S3)
+   * are not affected.
    *
    * @default - no organization boundary
    */

@@ -91,7 +91,8 @@ export interface TerraformStateReplicaProps {
   /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * replica: the policies of its buckets and key deny every principal outside
-   * it. AWS service principals are not affected.
+   * it (on the key, its use, never its administration, as for the backend).
+   * AWS service principals are not affected.
    *
    * @default - no organization boundary
    */

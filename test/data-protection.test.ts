@@ -427,7 +427,11 @@ test('TerraformStateReplica with organizationId denies principals outside it on 
     ]));
   }
   template.hasResourceProperties('AWS::KMS::Key', {
-    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'DenyOutsideOrganization', Action: 'kms:*', Condition: condition })]) },
+    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'DenyOutsideOrganization',
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'],
+      Condition: condition,
+    })]) },
   });
   expect(() => new TerraformStateReplica(new Stack(new App(), 'R2'), 'Replica', { organizationId: 'org' })).toThrow(
     '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "org"');

@@ -21,6 +21,8 @@ import {
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-111111111111-eu-west-1';
 const ORG = 'o-a1b2c3d4e5';
+/** What the organization boundary denies on a key: using it (or handing its use to others with a grant). */
+const KEY_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'];
 
 function synth(props: TerraformStateBackendProps = {}) {
   const stack = new Stack(new App(), 'Stack', { env: ENV });
@@ -233,13 +235,15 @@ describe('organizationId', () => {
     });
   });
 
-  test('the policy of a key the construct makes denies principals outside the organization', () => {
+  test('the policy of a key the construct makes denies principals outside the organization its use, never its administration', () => {
     const { stack } = synth({ organizationId: ORG, encryption: StateEncryption.KMS });
-    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([{ ...denyOutside('*'), Action: 'kms:*' }]),
-      },
-    });
+    const statements = Object.values<any>(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement;
+    const deny = statements.filter((st: any) => st.Effect === 'Deny');
+    expect(deny).toEqual([{ ...denyOutside('*'), Action: KEY_USE_ACTIONS }]);
+    // After the account moves to another organization, its administrators can still manage the key.
+    for (const action of ['kms:*', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:EnableKeyRotation', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UpdateAlias']) {
+      expect(deny[0].Action).not.toContain(action);
+    }
   });
 
   test('adds nothing without an organization', () => {
