@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, IResource, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -218,7 +218,9 @@ export interface TerraformStateBackendOptions {
   /**
    * What happens to the state bucket, the log bucket, the lock table and a key
    * made by this construct when they are removed from the stack or the stack is
-   * deleted.
+   * deleted. What protects and finds them follows the same policy: the bucket
+   * policies, the key's alias, the discovery parameters and the replication
+   * role and its policy.
    *
    * With `RemovalPolicy.DESTROY`, CloudFormation still cannot delete a bucket
    * that holds objects or object versions (this construct adds no
@@ -474,6 +476,8 @@ export class TerraformStateBackend extends Construct {
     const usesTable = this.locking !== LockingMode.S3_LOCKFILE;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const accessLogs = props.serverAccessLogs ?? true;
+    // What protects state that outlives the stack goes only with it (see the end).
+    const retained: IResource[] = [];
 
     throwIfFaults(this.node.path, validateProps(props, stack.region, this.bucketName, this.stateKey, this.locking, this.encryption, accessLogs));
 
@@ -491,12 +495,14 @@ export class TerraformStateBackend extends Construct {
       this.encryptionKey = props.encryptionKey;
     } else if (this.encryption === StateEncryption.KMS) {
       this.keyAlias = `alias/${Token.isUnresolved(this.bucketName) ? this.bucketName : this.bucketName.replace(/\./g, '-')}`;
-      this.encryptionKey = new kms.Key(this, 'StateKey', {
+      const key = new kms.Key(this, 'StateKey', {
         description: `Encrypts Terraform state in ${this.bucketName} and its lock table`,
         enableKeyRotation: true,
-        alias: this.keyAlias,
         removalPolicy,
       });
+      // What the `alias` prop would do (same construct ID), keeping the alias to retain it.
+      retained.push(key.addAlias(this.keyAlias));
+      this.encryptionKey = key;
     }
 
     const logPrefix = props.serverAccessLogsPrefix ?? 'state-bucket-access-logs/';
@@ -520,7 +526,7 @@ export class TerraformStateBackend extends Construct {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
     }
     if (props.replication) {
-      this.replicate(bucket, props.replication);
+      retained.push(...this.replicate(bucket, props.replication));
     }
     if (props.organizationId) {
       denyOutsideOrganization(bucket, props.organizationId);
@@ -558,6 +564,18 @@ export class TerraformStateBackend extends Construct {
     this.discoveryPrefix = (props.discovery ?? true) ? props.discoveryPrefix ?? '/terraform/backend/' : undefined;
     if (this.discoveryPrefix !== undefined) {
       this.publishDiscovery(this.discoveryPrefix);
+    }
+
+    // With RETAIN, the buckets, table and key outlive the stack; so must what
+    // protects them and finds them: the bucket policies (TLS only, history
+    // deny, organization boundary), the key's alias, the discovery parameters
+    // and the replication role. They follow `removalPolicy` like the rest.
+    retained.push(bucket.policy!, ...this.discoveryParameters);
+    if (this.logBucket && !props.serverAccessLogsBucket) {
+      retained.push((this.logBucket as s3.Bucket).policy!);
+    }
+    for (const resource of retained) {
+      resource.applyRemovalPolicy(removalPolicy);
     }
 
     new CfnOutput(this, 'BackendBlock', {
@@ -876,9 +894,9 @@ export class TerraformStateBackend extends Construct {
 
   /**
    * Replicates every object version and delete marker to the replica bucket,
-   * through a role that may do exactly that.
+   * through a role that may do exactly that; returns the role and its policy.
    */
-  private replicate(bucket: s3.Bucket, replication: StateReplication): void {
+  private replicate(bucket: s3.Bucket, replication: StateReplication): IResource[] {
     const stack = Stack.of(this);
     const destinationName = replication.bucketName ?? replicaBucketName(stack.account, replication.region);
     // From the name, not `bucket.bucketArn`: the bucket depends on the policy
@@ -948,6 +966,7 @@ export class TerraformStateBackend extends Construct {
       }],
     };
     cfnBucket.node.addDependency(policy);
+    return [role, policy];
   }
 
   /**

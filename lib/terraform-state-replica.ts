@@ -45,7 +45,8 @@ export interface TerraformStateReplicaProps {
 
   /**
    * What happens to the replica bucket, its log bucket and its key when they
-   * are removed from the stack or the stack is deleted.
+   * are removed from the stack or the stack is deleted; their bucket policies
+   * and the key's alias follow the same policy.
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -158,9 +159,10 @@ export class TerraformStateReplica extends Construct {
       const key = new kms.Key(this, 'ReplicaKey', {
         description: `Encrypts replicated Terraform state in ${this.bucketName}`,
         enableKeyRotation: true,
-        alias: REPLICA_KEY_ALIAS,
         removalPolicy,
       });
+      // What the `alias` prop would do (same construct ID), keeping the alias to retain it.
+      key.addAlias(REPLICA_KEY_ALIAS).applyRemovalPolicy(removalPolicy);
       // The replication roles live in the backends' stacks, deployed after this
       // one: a key policy that named them as principals would be rejected until
       // they exist, so they are matched by their IAM path instead.
@@ -197,6 +199,11 @@ export class TerraformStateReplica extends Construct {
       if (this.encryptionKey) {
         denyOutsideOrganizationOnKey(this.encryptionKey, props.organizationId);
       }
+    }
+    // The bucket policies (TLS only, history deny, organization boundary) stay
+    // with the buckets they protect.
+    for (const policy of [bucket.policy, (this.logBucket as s3.Bucket).policy]) {
+      policy!.applyRemovalPolicy(removalPolicy);
     }
     acknowledgeNagRules(bucket, [
       { id: 'HIPAA.Security-S3BucketReplicationEnabled', reason: 'This bucket is itself the cross-region replica of the Terraform state bucket.' },

@@ -1,4 +1,4 @@
-import { App, Aspects, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { HIPAASecurityChecks } from 'cdk-nag';
@@ -9,7 +9,7 @@ import {
   PCIDSS321Checks as PCIDSS321ChecksV3,
 } from 'cdk-nag-v3';
 import { buildBootstrapApp } from '../bin/app';
-import { StateEncryption, TerraformStateBackend, TerraformStateBackendProps, TerraformStateReplica } from '../lib';
+import { LockingMode, StateEncryption, TerraformStateBackend, TerraformStateBackendProps, TerraformStateReplica } from '../lib';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
@@ -180,6 +180,53 @@ describe('replication', () => {
         })],
       },
     });
+  });
+});
+
+describe('what protects retained state is retained with it', () => {
+  /** Every resource of a backend with everything on (customer key, both locks, replication, organization, discovery, access logs). */
+  function everythingOn(removalPolicy?: RemovalPolicy) {
+    const { template } = synth({
+      encryption: StateEncryption.KMS,
+      locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+      replication: { region: 'eu-central-1' },
+      organizationId: 'o-a1b2c3d4e5',
+      removalPolicy,
+    });
+    return Object.values<any>(template.toJSON().Resources);
+  }
+
+  const types = ['AWS::DynamoDB::Table', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Role', 'AWS::KMS::Alias', 'AWS::KMS::Key',
+    'AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SSM::Parameter'];
+
+  test('RETAIN (the default): every resource, the bucket policies, alias, discovery parameters and replication role included', () => {
+    const resources = everythingOn();
+    expect([...new Set(resources.map((r) => r.Type))].sort()).toEqual(types);
+    expect(resources.filter((r) => r.Type === 'AWS::S3::BucketPolicy')).toHaveLength(2);
+    expect(resources.filter((r) => r.Type === 'AWS::SSM::Parameter')).toHaveLength(5);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} Retain/Retain`));
+  });
+
+  test('DESTROY: every resource goes with the stack', () => {
+    const resources = everythingOn(RemovalPolicy.DESTROY);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} Delete/Delete`));
+  });
+
+  test('RETAIN_ON_UPDATE_OR_DELETE is followed too', () => {
+    const resources = everythingOn(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} RetainExceptOnCreate/Retain`));
+  });
+
+  test('the replica: its bucket policies and key alias are retained with its buckets and key', () => {
+    const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
+    new TerraformStateReplica(stack, 'Replica', { organizationId: 'o-a1b2c3d4e5' });
+    const resources = Object.values<any>(Template.fromStack(stack).toJSON().Resources);
+    expect([...new Set(resources.map((r) => r.Type))].sort()).toEqual(['AWS::KMS::Alias', 'AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy']);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} Retain/Retain`));
   });
 });
 
