@@ -94,7 +94,8 @@ export function makeAccessLogBucket(scope: Construct, id: string, removalPolicy:
  * The grant is narrowed to the source bucket and account. A log bucket in
  * another stack cannot refer to the source bucket's attributes (that would be a
  * reference cycle), so there the source is named by its literal name, when it
- * has one.
+ * has one, and always by its account: S3 delivers access logs only to a bucket
+ * of the source bucket's own account, so that is the log bucket's account.
  */
 export function deliverAccessLogs(source: s3.Bucket, sourceName: string, logBucket: s3.IBucket, prefix: string, sid: string): void {
   (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
@@ -108,8 +109,11 @@ export function deliverAccessLogs(source: s3.Bucket, sourceName: string, logBuck
       ArnLike: { 'aws:SourceArn': source.bucketArn },
       StringEquals: { 'aws:SourceAccount': sourceStack.account },
     };
-  } else if (!Token.isUnresolved(sourceName)) {
-    conditions = { ArnLike: { 'aws:SourceArn': `arn:*:s3:::${sourceName}` } };
+  } else {
+    conditions = {
+      ...(Token.isUnresolved(sourceName) ? {} : { ArnLike: { 'aws:SourceArn': `arn:*:s3:::${sourceName}` } }),
+      StringEquals: { 'aws:SourceAccount': Stack.of(logBucket).account },
+    };
   }
   logBucket.addToResourcePolicy(new iam.PolicyStatement({
     sid,

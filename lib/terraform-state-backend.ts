@@ -357,9 +357,12 @@ export interface TerraformStateBackendProps extends TerraformStateBackendOptions
    *
    * This construct grants `logging.s3.amazonaws.com` `s3:PutObject` under
    * `serverAccessLogsPrefix` through the bucket's policy (never through the
-   * LogDeliveryWrite ACL). A bucket imported with `Bucket.fromBucketName` has no
-   * policy this construct can change: grant log delivery there yourself. The
-   * log bucket must use SSE-S3: S3 does not deliver access logs to SSE-KMS buckets.
+   * LogDeliveryWrite ACL), narrowed to the state bucket (`aws:SourceArn`, when
+   * its name is known at synth time) and its account (`aws:SourceAccount`). A
+   * bucket imported with `Bucket.fromBucketName` has no policy this construct
+   * can change: grant log delivery there yourself. The log bucket must be in
+   * the state bucket's account and region, and use SSE-S3: S3 does not deliver
+   * access logs to SSE-KMS buckets.
    *
    * @default - a dedicated log bucket (SSE-S3, versioned, private, TLS-only,
    * retained like the state bucket)
