@@ -17,7 +17,7 @@ import {
   throwIfFaults,
 } from './validation';
 
-/** CloudFormation's limit for a template passed inline (`TemplateBody`). */
+/** CloudFormation's limit for a template passed inline (`TemplateBody`), in bytes of UTF-8. */
 const TEMPLATE_BODY_LIMIT = 51_200;
 
 /**
@@ -145,8 +145,9 @@ export class TerraformStateBackendStackSet extends Construct {
     throwIfFaults(this.node.path, validateProps(props));
 
     this.templateBody = JSON.stringify(this.backendTemplate(props.backend ?? {}));
-    if (this.templateBody.length > TEMPLATE_BODY_LIMIT) {
-      throw new Error(`${this.node.path}: the backend template is ${this.templateBody.length} bytes, over CloudFormation's ` +
+    const bytes = Buffer.byteLength(this.templateBody, 'utf8');
+    if (bytes > TEMPLATE_BODY_LIMIT) {
+      throw new Error(`${this.node.path}: the backend template is ${bytes} bytes (UTF-8), over CloudFormation's ` +
         `${TEMPLATE_BODY_LIMIT}-byte limit for an inline TemplateBody`);
     }
 

@@ -90,6 +90,20 @@ describe('TerraformStateBackendStackSet', () => {
     expect(types).toEqual(expect.arrayContaining(['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::SSM::Parameter']));
   });
 
+  test('counts the 51,200-byte TemplateBody limit in UTF-8 bytes, not characters', () => {
+    const admin = (name: string) => ({ backend: { stateHistoryAdmins: [`arn:aws:iam::*:role/${name}`] } });
+    const base = stackSet(admin('x')).set.templateBody.length;
+    // '€' is one character and three bytes: under the limit in characters, far over it in bytes.
+    const name = '€'.repeat(51_200 - base - 10);
+    const stack = new Stack(new App(), 'Org');
+    let body = '';
+    expect(() => {
+      body = new TerraformStateBackendStackSet(stack, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], ...admin(name) }).templateBody;
+    }).toThrow(/the backend template is \d+ bytes \(UTF-8\), over CloudFormation's 51200-byte limit for an inline TemplateBody/);
+    expect(body).toBe('');
+    expect(base + name.length - 1).toBeLessThan(51_200);
+  });
+
   test('derives every name from the account and region', () => {
     const { body } = stackSet({ backend: { encryption: StateEncryption.KMS } });
     const joinAccountRegion = { 'Fn::Join': ['', ['terraform-state-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] };
