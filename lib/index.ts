@@ -15,5 +15,5 @@ export {
   TerraformStateBackendStackSet,
   TerraformStateBackendStackSetProps,
 } from './terraform-state-backend-stack-set';
-export { TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
+export { ReplicaEncryption, TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
 export { TerraformStateReplicaStack, TerraformStateReplicaStackProps } from './terraform-state-replica-stack';

@@ -14,8 +14,26 @@ import {
 } from './bucket-hardening';
 import { acknowledgeNagRules } from './nag';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './replica-names';
-import { StateEncryption } from './terraform-state-backend';
 import { bucketNameFaults, dataProtectionFaults, enumFaults, organizationIdFaults, throwIfFaults } from './validation';
+
+/**
+ * How replicas are encrypted at rest. There is no AWS managed KMS key choice:
+ * the `aws/s3` key's policy cannot be opened to the replication role.
+ */
+export enum ReplicaEncryption {
+  /**
+   * A new customer-managed key (rotation on, alias
+   * `alias/terraform-state-replica`) that the replication roles may encrypt
+   * with; serves a backend of either kind.
+   */
+  KMS = 'KMS',
+
+  /**
+   * S3-managed keys (SSE-S3); serves only a backend with
+   * `StateEncryption.S3_MANAGED`.
+   */
+  S3_MANAGED = 'S3_MANAGED',
+}
 
 /**
  * Properties of a `TerraformStateReplica`.
@@ -39,9 +57,9 @@ export interface TerraformStateReplicaProps {
    * and replication of its state fails. `S3_MANAGED` suits only a backend that
    * uses `S3_MANAGED` too.
    *
-   * @default StateEncryption.KMS, which serves a backend of either kind
+   * @default ReplicaEncryption.KMS, which serves a backend of either kind
    */
-  readonly encryption?: StateEncryption;
+  readonly encryption?: ReplicaEncryption;
 
   /**
    * What happens to the replica bucket, its log bucket and its key when they
@@ -104,7 +122,8 @@ export interface TerraformStateReplicaProps {
  * The destination of a `TerraformStateBackend`'s `replication`, in another
  * region: a versioned, private, TLS-only bucket (with its own access-log
  * bucket, version lifecycle and history protection) and, with
- * `StateEncryption.KMS`, a key the replication role may encrypt with.
+ * `ReplicaEncryption.KMS` (the default), a key the replication roles may
+ * encrypt with.
  *
  * Deploy it before the backend. Its names derive from the account and its
  * region, so the backend refers to it without cross-stack references.
@@ -138,15 +157,13 @@ export class TerraformStateReplica extends Construct {
   constructor(scope: Construct, id: string, props: TerraformStateReplicaProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const encryption = props.encryption ?? StateEncryption.KMS;
+    const encryption = props.encryption ?? ReplicaEncryption.KMS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
 
     throwIfFaults(this.node.path, [
-      ...enumFaults('encryption', props.encryption, StateEncryption),
+      ...enumFaults('encryption', props.encryption, ReplicaEncryption),
       ...bucketNameFaults('bucketName', this.bucketName),
-      ...(encryption === StateEncryption.KMS_MANAGED
-        ? ['`encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED'] : []),
       ...dataProtectionFaults(props),
       ...(props.organizationId !== undefined ? organizationIdFaults('organizationId', props.organizationId) : []),
     ]);
@@ -155,7 +172,7 @@ export class TerraformStateReplica extends Construct {
         'removalPolicy is DESTROY: deleting the stack deletes the replica buckets once they are empty.');
     }
 
-    if (encryption === StateEncryption.KMS) {
+    if (encryption === ReplicaEncryption.KMS) {
       const key = new kms.Key(this, 'ReplicaKey', {
         description: `Encrypts replicated Terraform state in ${this.bucketName}`,
         enableKeyRotation: true,

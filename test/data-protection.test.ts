@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Aspects, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,7 +11,15 @@ import {
   PCIDSS321Checks as PCIDSS321ChecksV3,
 } from 'cdk-nag-v3';
 import { buildBootstrapApp } from '../bin/app';
-import { LockingMode, StateEncryption, TerraformStateBackend, TerraformStateBackendProps, TerraformStateReplica } from '../lib';
+import {
+  LockingMode,
+  ReplicaEncryption,
+  StateEncryption,
+  TerraformStateBackend,
+  TerraformStateBackendProps,
+  TerraformStateReplica,
+  TerraformStateReplicaProps,
+} from '../lib';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
@@ -260,7 +270,7 @@ describe('replication roles', () => {
 });
 
 describe('TerraformStateReplica', () => {
-  function replica(encryption?: StateEncryption) {
+  function replica(encryption?: ReplicaEncryption) {
     const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
     const r = new TerraformStateReplica(stack, 'Replica', { encryption });
     return { stack, replica: r, template: Template.fromStack(stack) };
@@ -273,7 +283,7 @@ describe('TerraformStateReplica', () => {
   });
 
   test('makes the bucket the backend expects: versioned, private, TLS-only, lifecycle, history protection, access logs', () => {
-    const { template, stack, replica: r } = replica(StateEncryption.S3_MANAGED);
+    const { template, stack, replica: r } = replica(ReplicaEncryption.S3_MANAGED);
     const id = stack.getLogicalId(r.bucket.node.defaultChild as s3.CfnBucket);
     template.hasResource('AWS::S3::Bucket', {
       Properties: {
@@ -292,7 +302,7 @@ describe('TerraformStateReplica', () => {
   });
 
   test('KMS: a retained, rotating key under alias/terraform-state-replica that only the replication role may encrypt with, through S3', () => {
-    const { template, stack, replica: r } = replica(StateEncryption.KMS);
+    const { template, stack, replica: r } = replica(ReplicaEncryption.KMS);
     const keyId = stack.getLogicalId(r.encryptionKey!.node.defaultChild as any);
     template.hasResource('AWS::KMS::Key', {
       Properties: {
@@ -325,16 +335,30 @@ describe('TerraformStateReplica', () => {
     });
   });
 
+  test('offers only the encryptions that work: KMS and S3_MANAGED, never KMS_MANAGED', () => {
+    const stack = new Stack(new App(), 'Replica');
+    // Not expressible in TypeScript (`npm run typecheck` fails if this compiles) ...
+    // @ts-expect-error KMS_MANAGED (aws/s3) cannot be opened to the replication role
+    const props: TerraformStateReplicaProps = { encryption: StateEncryption.KMS_MANAGED };
+    // ... nor in the other languages: the enum jsii publishes has exactly these members.
+    const jsii = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.jsii'), 'utf8'));
+    const encryption = jsii.types['cdk-terraform-state-backend.TerraformStateReplicaProps'].properties.find((p: { name: string }) => p.name === 'encryption');
+    expect(encryption.type.fqn).toBe('cdk-terraform-state-backend.ReplicaEncryption');
+    expect(jsii.types[encryption.type.fqn].members.map((m: { name: string }) => m.name)).toEqual(['KMS', 'S3_MANAGED']);
+    // A JavaScript caller gets a synth-time error naming the prop and the choices.
+    expect(() => new TerraformStateReplica(stack, 'Replica', props)).toThrow('`encryption` must be one of KMS, S3_MANAGED, got "KMS_MANAGED"');
+  });
+
   test('rejects bad input, naming the prop', () => {
     const stack = new Stack(new App(), 'Replica');
     expect(() => new TerraformStateReplica(stack, 'Replica', {
-      bucketName: 'X', encryption: StateEncryption.KMS_MANAGED, noncurrentVersionsToRetain: 0, stateHistoryAdmins: ['admin'],
+      bucketName: 'X', encryption: 'KMS_MANAGED' as ReplicaEncryption, noncurrentVersionsToRetain: 0, stateHistoryAdmins: ['admin'],
     })).toThrow([
       'Invalid props for Replica/Replica:',
+      '  - `encryption` must be one of KMS, S3_MANAGED, got "KMS_MANAGED"',
       '  - `bucketName` must be 3 to 63 characters, got 1: "X"',
       '  - `bucketName` may contain only lowercase letters, digits, "." and "-", got "X" in "X"',
       '  - `bucketName` must start and end with a lowercase letter or digit, got "X"',
-      '  - `encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED',
       '  - `noncurrentVersionsToRetain` must be a whole number from 1 to 100, got 0',
       '  - `stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "admin"',
     ].join('\n'));
