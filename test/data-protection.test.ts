@@ -147,7 +147,9 @@ describe('replication', () => {
         ],
       },
     });
-    expect(id).toBeDefined();
+    // The state bucket, and it alone (not its log bucket), replicates.
+    expect(Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { ReplicationConfiguration: Match.anyValue() } }))).toEqual([id]);
+    expect(template.toJSON().Resources[id].Properties.BucketName).toBe(BUCKET);
   });
 
   test('KMS: replicas encrypted with the replica key by alias; the role may decrypt the source key through S3 only', () => {
