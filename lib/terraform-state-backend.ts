@@ -914,15 +914,19 @@ export class TerraformStateBackend extends Construct {
     // No fixed name: IAM role names are global to the account, and two
     // replicated backends must not collide. The replica key opens itself to
     // the roles under this path.
-    const role = new iam.Role(this, 'ReplicationRole', {
+    //
+    // The role and its policy got new construct IDs when the role lost its
+    // fixed name ('ReplicationRole', 'ReplicationPolicy' before): on that
+    // update CloudFormation creates the new role with its policy, points the
+    // bucket at it, and only then deletes the old policy and role (new
+    // resources, not replacements, so the retain policies below do not keep
+    // the old role), and replication never runs under a role without
+    // permissions.
+    const role = new iam.Role(this, 'ReplicationServiceRole', {
       path: REPLICATION_ROLE_PATH,
       assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
       description: `Replicates Terraform state from ${this.bucketName} to ${destinationName}`,
     });
-    // A new construct ID for the policy whenever the role is replaced: the new
-    // policy is created on the new role, the bucket is pointed at the new role,
-    // and only then does CloudFormation delete the old policy and role, so
-    // replication never runs under a role without permissions.
     const policy = new iam.ManagedPolicy(this, 'ReplicationPermissions', {
       description: `Replication of Terraform state from ${this.bucketName} to ${destinationName}`,
       roles: [role],
