@@ -151,10 +151,11 @@ export interface StateGrantOptions {
    *
    * What it risks: Terraform reads state with `HeadObject` first and treats
    * only 404 Not Found as "no state yet". S3 answers 404 for a missing key only
-   * to a caller that may list the bucket, and a listing allowed only under an
-   * `s3:prefix` condition does not count for that check (a `HeadObject` request
-   * has no `s3:prefix`): S3 answers 403 Forbidden instead, and the first
-   * `terraform init` or `plan` on a new key or a new workspace fails with
+   * to a caller that may list the bucket (otherwise 403 Forbidden), and that a
+   * listing allowed only under an `s3:prefix` condition counts for that check
+   * is not documented: a `HeadObject` request has no `s3:prefix`, and the IAM
+   * policy simulator evaluates such a listing as denied. So the first
+   * `terraform init` or `plan` on a new key or a new workspace may fail with
    * 403 on `HeadObject`. Use it only where the state objects always exist
    * before the grantee first runs.
    *
@@ -816,9 +817,10 @@ export class TerraformStateBackend extends Construct {
   /**
    * `s3:ListBucket` on the bucket. Unconditioned by default: S3 answers
    * `HeadObject` on a missing key with 404 only to a caller that may list the
-   * bucket, and a listing allowed only under an `s3:prefix` condition does not
-   * count (the request has no `s3:prefix`), so Terraform's first read of a new
-   * key would get 403, which it treats as a failure, not as "no state yet".
+   * bucket, and a listing allowed only under an `s3:prefix` condition is not
+   * documented to count (the request has no `s3:prefix`), so Terraform's first
+   * read of a new key could get 403, which it treats as a failure, not as "no
+   * state yet".
    */
   private grantList(grantee: iam.IGrantable, paths: string[], options: StateGrantOptions): iam.Grant {
     let conditions: Record<string, Record<string, unknown>> | undefined;
