@@ -3,6 +3,7 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import {
   LockingMode,
+  ReplicaEncryption,
   StateEncryption,
   TerraformStateBackendProps,
   TerraformStateBackendStack,
@@ -305,7 +306,7 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
     const stackName = ctx.stackName ?? 'TerraformStateBackend';
     const replica = replicaRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica`, {
       env: { region: replicaRegion },
-      encryption: encryption === StateEncryption.KMS ? StateEncryption.KMS : StateEncryption.S3_MANAGED,
+      encryption: encryption === StateEncryption.KMS ? ReplicaEncryption.KMS : ReplicaEncryption.S3_MANAGED,
       stateHistoryAdmins,
       organizationId: backendProps.organizationId,
     }) : undefined;

@@ -43,9 +43,16 @@ export interface BackendConfig {
   readonly encrypt: boolean;
 
   /**
-   * `kms_key_id`: the ARN of the customer-managed KMS key that encrypts state.
+   * `kms_key_id`: the KMS key Terraform asks S3 to encrypt state and lock files
+   * with (SSE-KMS).
    *
-   * @default - the bucket's default encryption applies
+   * With `StateEncryption.KMS`, the customer-managed key's ARN; with
+   * `StateEncryption.KMS_MANAGED`, `alias/aws/s3` (the AWS managed key: without
+   * `kms_key_id`, Terraform sends `x-amz-server-side-encryption: AES256` with
+   * `encrypt = true`, which overrides the bucket's KMS default encryption).
+   *
+   * @default - not set: Terraform asks for SSE-S3 (`AES256`), which is what the
+   * bucket's default encryption is with `StateEncryption.S3_MANAGED`
    */
   readonly kmsKeyId?: string;
 

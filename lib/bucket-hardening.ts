@@ -94,7 +94,8 @@ export function makeAccessLogBucket(scope: Construct, id: string, removalPolicy:
  * The grant is narrowed to the source bucket and account. A log bucket in
  * another stack cannot refer to the source bucket's attributes (that would be a
  * reference cycle), so there the source is named by its literal name, when it
- * has one.
+ * has one, and always by its account: S3 delivers access logs only to a bucket
+ * of the source bucket's own account, so that is the log bucket's account.
  */
 export function deliverAccessLogs(source: s3.Bucket, sourceName: string, logBucket: s3.IBucket, prefix: string, sid: string): void {
   (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
@@ -108,8 +109,11 @@ export function deliverAccessLogs(source: s3.Bucket, sourceName: string, logBuck
       ArnLike: { 'aws:SourceArn': source.bucketArn },
       StringEquals: { 'aws:SourceAccount': sourceStack.account },
     };
-  } else if (!Token.isUnresolved(sourceName)) {
-    conditions = { ArnLike: { 'aws:SourceArn': `arn:*:s3:::${sourceName}` } };
+  } else {
+    conditions = {
+      ...(Token.isUnresolved(sourceName) ? {} : { ArnLike: { 'aws:SourceArn': `arn:*:s3:::${sourceName}` } }),
+      StringEquals: { 'aws:SourceAccount': Stack.of(logBucket).account },
+    };
   }
   logBucket.addToResourcePolicy(new iam.PolicyStatement({
     sid,
@@ -158,15 +162,26 @@ export function denyOutsideOrganization(bucket: s3.Bucket, organizationId: strin
 }
 
 /**
- * Denies every use of `key` by a principal outside the organization; AWS
- * service principals are exempt.
+ * What the organization boundary denies on a key: the operations that use it
+ * to encrypt or decrypt (and so read or write state), and `kms:CreateGrant`,
+ * which would hand that use to others. Never the key's administration
+ * (`kms:PutKeyPolicy`, rotation, deletion, tags, aliases, `kms:DescribeKey`,
+ * which returns metadata only): after the account moves to another
+ * organization, its principals are all "outside", and they must still be able
+ * to manage the key and lift the boundary.
+ */
+export const KEY_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'];
+
+/**
+ * Denies the use of `key` (`KEY_USE_ACTIONS`) to principals outside the
+ * organization; AWS service principals are exempt.
  */
 export function denyOutsideOrganizationOnKey(key: kms.IKey, organizationId: string): void {
   key.addToResourcePolicy(new iam.PolicyStatement({
     sid: 'DenyOutsideOrganization',
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
-    actions: ['kms:*'],
+    actions: KEY_USE_ACTIONS,
     resources: ['*'],
     conditions: {
       StringNotEqualsIfExists: { 'aws:PrincipalOrgID': organizationId },

@@ -5,6 +5,7 @@ export {
   StateGrantOptions,
   StateReplication,
   TerraformStateBackend,
+  TerraformStateBackendOptions,
   TerraformStateBackendProps,
 } from './terraform-state-backend';
 export { TerraformStateBackendStack, TerraformStateBackendStackProps } from './terraform-state-backend-stack';
@@ -14,5 +15,5 @@ export {
   TerraformStateBackendStackSet,
   TerraformStateBackendStackSetProps,
 } from './terraform-state-backend-stack-set';
-export { TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
+export { ReplicaEncryption, TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
 export { TerraformStateReplicaStack, TerraformStateReplicaStackProps } from './terraform-state-replica-stack';

@@ -1,3 +1,5 @@
+import { Aws } from 'aws-cdk-lib';
+
 /**
  * Internal: the names a backend and its replica both derive, so that neither
  * needs a cross-stack reference to the other.
@@ -12,9 +14,22 @@ export function replicaBucketName(account: string, region: string): string {
 }
 
 /**
- * The replication role's name (IAM names are global to the account, so it names
- * both regions): the replica key opens itself to these roles by name.
+ * The IAM path of the replication roles. CloudFormation names each role (IAM
+ * names are global to the account, so a fixed name would collide between two
+ * replicated backends); the replica key opens itself to the roles under this
+ * path.
  */
-export function replicationRoleName(sourceRegion: string, replicaRegion: string): string {
-  return `terraform-state-replication-${sourceRegion}-to-${replicaRegion}`;
+export const REPLICATION_ROLE_PATH = '/terraform-state-replication/';
+
+/**
+ * The `aws:PrincipalArn` patterns of the roles that may replicate into a
+ * replica in `replicaRegion` of `account`: every role under
+ * `REPLICATION_ROLE_PATH`, and the fixed names earlier versions gave the roles
+ * (`terraform-state-replication-<source region>-to-<replica region>`), so that
+ * replication does not stop between the update of the replica stack and that
+ * of the backend stack, which replaces its role.
+ */
+export function replicationRoleArnPatterns(account: string, replicaRegion: string): string[] {
+  const roles = `arn:${Aws.PARTITION}:iam::${account}:role`;
+  return [`${roles}${REPLICATION_ROLE_PATH}*`, `${roles}/terraform-state-replication-*-to-${replicaRegion}`];
 }

@@ -1,24 +1,24 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnParameter, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { Annotations, App, CfnParameter, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
 import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN } from './bucket-hardening';
-import { TerraformStateBackend, TerraformStateBackendProps } from './terraform-state-backend';
+import { TerraformStateBackend, TerraformStateBackendOptions, TerraformStateBackendProps } from './terraform-state-backend';
 import {
   integerRangeFaults,
   lifecycleDaysFaults,
   organizationalUnitIdFaults,
   regionFaults,
   repeatedValueFaults,
-  show,
   stateKeyFaults,
   throwIfFaults,
 } from './validation';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
 
-/** CloudFormation's limit for a template passed inline (`TemplateBody`). */
+/** CloudFormation's limit for a template passed inline (`TemplateBody`), in bytes of UTF-8. */
 const TEMPLATE_BODY_LIMIT = 51_200;
 
 /**
@@ -57,14 +57,17 @@ export interface TerraformStateBackendStackSetProps {
   readonly regions: string[];
 
   /**
-   * The backend's settings, the same in every account and region. Names always
-   * derive from the account and region, so `bucketName` is not allowed, and
-   * neither are settings that refer to constructs of this app
-   * (`encryptionKey`, `serverAccessLogsBucket`) or `replication`.
+   * The backend's settings, the same in every account and region. Names
+   * always derive from the account and region, and nothing can refer to
+   * constructs of this app, so the props that would (`bucketName`,
+   * `encryptionKey`, `serverAccessLogsBucket`, `replication`) are not
+   * offered. `stateKey`, `noncurrentVersionExpiration` and
+   * `noncurrentVersionsToRetain` become the defaults of the template's
+   * parameters.
    *
    * @default - the construct's defaults
    */
-  readonly backend?: TerraformStateBackendProps;
+  readonly backend?: TerraformStateBackendOptions;
 
   /**
    * The StackSet's name.
@@ -143,9 +146,10 @@ export class TerraformStateBackendStackSet extends Construct {
     assertAwsCdkLibVersion();
     throwIfFaults(this.node.path, validateProps(props));
 
-    this.templateBody = JSON.stringify(backendTemplate(props.backend ?? {}));
-    if (this.templateBody.length > TEMPLATE_BODY_LIMIT) {
-      throw new Error(`${this.node.path}: the backend template is ${this.templateBody.length} bytes, over CloudFormation's ` +
+    this.templateBody = JSON.stringify(this.backendTemplate(props.backend ?? {}));
+    const bytes = Buffer.byteLength(this.templateBody, 'utf8');
+    if (bytes > TEMPLATE_BODY_LIMIT) {
+      throw new Error(`${this.node.path}: the backend template is ${bytes} bytes (UTF-8), over CloudFormation's ` +
         `${TEMPLATE_BODY_LIMIT}-byte limit for an inline TemplateBody`);
     }
 
@@ -171,53 +175,74 @@ export class TerraformStateBackendStackSet extends Construct {
       templateBody: this.templateBody,
     });
   }
-}
 
-/**
- * Synthesizes the backend stack in an app of its own (in a temporary folder, so
- * nothing of it reaches this app's cloud assembly) and returns its template.
- */
-function backendTemplate(backend: TerraformStateBackendProps): Record<string, unknown> {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-state-backend-stack-set-'));
-  try {
-    const app = new App({ outdir, analyticsReporting: false, stackTraces: false });
-    const stack = new Stack(app, 'TerraformStateBackend', {
-      synthesizer: new LegacyStackSynthesizer(),
-      description: 'Terraform s3 backend: state bucket and lock table (cdk-terraform-state-backend StackSet)',
-    });
-    const stateKey = new CfnParameter(stack, 'StateKey', {
-      type: 'String',
-      default: backend.stateKey ?? 'terraform.tfstate',
-      minLength: 1,
-      maxLength: 1024,
-      description: 'The state key written into the emitted backend block',
-      // Terraform's rules for `key` (no leading or trailing "/", no "//"), and
-      // nothing that would need escaping in the emitted HCL string.
-      allowedPattern: '^(?!/)(?!.*//)(?!.*/$)(?!.*[$%]\\{)[^"\\\\\\p{Cntrl}]+$',
-      constraintDescription: 'a Terraform state key: no leading or trailing "/", no "//", no quotes, backslashes, control characters, "${" or "%{"',
-    });
-    const expirationDays = new CfnParameter(stack, 'NoncurrentVersionExpirationDays', {
-      type: 'Number',
-      default: backend.noncurrentVersionExpiration?.toDays() ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
-      minValue: 1,
-      description: 'Days after which an old version of state expires (the newest NoncurrentVersionsToRetain never do)',
-    });
-    const versionsToRetain = new CfnParameter(stack, 'NoncurrentVersionsToRetain', {
-      type: 'Number',
-      default: backend.noncurrentVersionsToRetain ?? DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
-      minValue: 1,
-      maxValue: 100,
-      description: 'Old versions of each state object that never expire',
-    });
-    new TerraformStateBackend(stack, 'Backend', {
-      ...backend,
-      stateKey: stateKey.valueAsString,
-      noncurrentVersionExpiration: Duration.days(expirationDays.valueAsNumber),
-      noncurrentVersionsToRetain: versionsToRetain.valueAsNumber,
-    });
-    return app.synth().getStackByName(stack.stackName).template;
-  } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
+  /**
+   * Synthesizes the backend stack in an app of its own (in a temporary folder,
+   * so that nothing of it reaches this app's cloud assembly) and returns its
+   * template. The inner app gets this app's context, feature flags included,
+   * so the same props give the same template as a `TerraformStateBackendStack`;
+   * its warnings (and any info or error) are added to this construct.
+   */
+  private backendTemplate(backend: TerraformStateBackendOptions): Record<string, unknown> {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-state-backend-stack-set-'));
+    try {
+      // postCliContext: applied after the environment's context, as this app has it.
+      const app = new App({ outdir, postCliContext: this.node.getAllContext(), analyticsReporting: false, stackTraces: false });
+      const stack = new Stack(app, 'TerraformStateBackend', {
+        synthesizer: new LegacyStackSynthesizer(),
+        description: 'Terraform s3 backend: state bucket and lock table (cdk-terraform-state-backend StackSet)',
+      });
+      const stateKey = new CfnParameter(stack, 'StateKey', {
+        type: 'String',
+        default: backend.stateKey ?? 'terraform.tfstate',
+        minLength: 1,
+        maxLength: 1024,
+        description: 'The state key written into the emitted backend block',
+        // Terraform's rules for `key` (no leading or trailing "/", no "//"), and
+        // nothing that would need escaping in the emitted HCL string.
+        allowedPattern: '^(?!/)(?!.*//)(?!.*/$)(?!.*[$%]\\{)[^"\\\\\\p{Cntrl}]+$',
+        constraintDescription: 'a Terraform state key: no leading or trailing "/", no "//", no quotes, backslashes, control characters, "${" or "%{"',
+      });
+      const expirationDays = new CfnParameter(stack, 'NoncurrentVersionExpirationDays', {
+        type: 'Number',
+        default: backend.noncurrentVersionExpiration?.toDays() ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+        minValue: 1,
+        description: 'Days after which an old version of state expires (the newest NoncurrentVersionsToRetain never do)',
+      });
+      const versionsToRetain = new CfnParameter(stack, 'NoncurrentVersionsToRetain', {
+        type: 'Number',
+        default: backend.noncurrentVersionsToRetain ?? DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
+        minValue: 1,
+        maxValue: 100,
+        description: 'Old versions of each state object that never expire',
+      });
+      new TerraformStateBackend(stack, 'Backend', {
+        ...backend,
+        stateKey: stateKey.valueAsString,
+        noncurrentVersionExpiration: Duration.days(expirationDays.valueAsNumber),
+        noncurrentVersionsToRetain: versionsToRetain.valueAsNumber,
+      });
+      const artifact = app.synth().getStackByName(stack.stackName);
+      for (const message of artifact.messages) {
+        this.surface(message.level, String(message.entry.data));
+      }
+      return artifact.template;
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+
+  /** Adds a message of the inner app to this construct, keeping a warning's acknowledgeable ID. */
+  private surface(level: cxapi.SynthesisMessageLevel, text: string): void {
+    const match = /^([^]*) \[ack: ([^\]]+)\]$/.exec(text);
+    const [message, id] = match ? [match[1], match[2]] : [text, undefined];
+    if (level === cxapi.SynthesisMessageLevel.WARNING) {
+      Annotations.of(this).addWarningV2(id ?? 'cdk-terraform-state-backend:stackSetBackendWarning', message);
+    } else if (level === cxapi.SynthesisMessageLevel.ERROR) {
+      Annotations.of(this).addError(message);
+    } else {
+      Annotations.of(this).addInfo(message);
+    }
   }
 }
 
@@ -254,20 +279,18 @@ function validateProps(props: TerraformStateBackendStackSetProps): string[] {
   if (backend.noncurrentVersionsToRetain !== undefined) {
     faults.push(...integerRangeFaults('backend.noncurrentVersionsToRetain', backend.noncurrentVersionsToRetain, 1, 100));
   }
-  if (backend.bucketName !== undefined) {
-    faults.push(`\`backend.bucketName\` is set to ${show(backend.bucketName)}, but bucket names are global: ` +
-      'in a StackSet each account and region derives its own (terraform-state-<account>-<region>)');
-  }
-  if (backend.encryptionKey) {
-    faults.push('`backend.encryptionKey` refers to a key of this app, which the accounts of the StackSet cannot use; ' +
-      'use `encryption: StateEncryption.KMS` for a key per account and region');
-  }
-  if (backend.serverAccessLogsBucket) {
-    faults.push('`backend.serverAccessLogsBucket` refers to a bucket of this app; each account gets its own log bucket');
-  }
-  if (backend.replication) {
-    faults.push('`backend.replication` is not available in a StackSet: the replica stack must be deployed before each backend; ' +
-      'replicate with per-account stacks (TerraformStateReplicaStack, then TerraformStateBackendStack with `replication`)');
+  // Not offered by TerraformStateBackendOptions; a JavaScript caller can still
+  // pass them, and they must not be applied to every account unnoticed.
+  const notOffered = backend as TerraformStateBackendProps;
+  for (const [prop, why] of [
+    ['bucketName', 'bucket names are global: in a StackSet each account and region derives its own (terraform-state-<account>-<region>)'],
+    ['encryptionKey', 'a key of this app cannot serve other accounts; use `encryption: StateEncryption.KMS` for a key per account and region'],
+    ['serverAccessLogsBucket', 'a bucket of this app cannot receive other accounts\' logs; each account gets its own log bucket'],
+    ['replication', 'each replica stack must be deployed before its backend, which one StackSet cannot order; replicate with per-account stacks'],
+  ] as const) {
+    if (notOffered[prop] !== undefined) {
+      faults.push(`\`backend.${prop}\` is not a StackSet backend option: ${why}`);
+    }
   }
   return faults;
 }

@@ -1,10 +1,11 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, IResource, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { bucketArn, keysArn, objectArn, parameterArn, tableArn } from './arns';
 import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from './backend-config';
 import {
   deliverAccessLogs,
@@ -16,7 +17,8 @@ import {
   stateLifecycleRules,
 } from './bucket-hardening';
 import { acknowledgeNagRules, nagFindingText } from './nag';
-import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
+import { principalReach } from './principal-reach';
+import { replicaBucketName, REPLICA_KEY_ALIAS, REPLICATION_ROLE_PATH } from './replica-names';
 import {
   bucketNameFaults,
   dataProtectionFaults,
@@ -64,15 +66,16 @@ export enum LockingMode {
  */
 export enum StateEncryption {
   /**
-   * S3-managed keys (SSE-S3) for state; the lock table uses the AWS managed
-   * DynamoDB key.
+   * S3-managed keys (SSE-S3) for state; the lock table uses DynamoDB's AWS
+   * owned key.
    */
   S3_MANAGED = 'S3_MANAGED',
 
   /**
    * The AWS managed KMS key `aws/s3` (SSE-KMS) for state, with S3 Bucket Keys;
-   * the lock table uses the AWS managed DynamoDB key. Key policy and rotation
-   * are AWS's; use `KMS` to control who may decrypt state.
+   * the lock table uses DynamoDB's AWS owned key. Key policy and rotation are
+   * AWS's; use `KMS` to control who may decrypt state. The `aws/s3` key cannot
+   * be used from another account.
    */
   KMS_MANAGED = 'KMS_MANAGED',
 
@@ -123,8 +126,13 @@ export interface StateReplication {
 export interface StateGrantOptions {
   /**
    * Also grant the state of non-default workspaces of the same key pattern,
-   * `<workspaceKeyPrefix>/<workspace>/<keyPattern>` (any workspace), and the
-   * listing of `<workspaceKeyPrefix>/` that Terraform does to find workspaces.
+   * `<workspaceKeyPrefix>/<workspace>/<keyPattern>` (any workspace). For
+   * read-write, that includes `s3:DeleteObject` on those objects, which
+   * `terraform workspace delete` needs (not on the default workspace's key).
+   *
+   * With an empty `workspaceKeyPrefix`, workspace state lives at
+   * `<workspace>/<keyPattern>`, which a wildcard pattern can make overlap with
+   * the default-workspace keys of other configurations.
    *
    * @default false
    */
@@ -137,21 +145,37 @@ export interface StateGrantOptions {
    * @default - the construct's `workspaceKeyPrefix`
    */
   readonly workspaceKeyPrefix?: string;
+
+  /**
+   * Narrow `s3:ListBucket` with an `s3:prefix` condition to the granted state
+   * keys (and `<workspaceKeyPrefix>/`, which Terraform lists to find
+   * workspaces), as Terraform's documentation does.
+   *
+   * What it risks: Terraform reads state with `HeadObject` first and treats
+   * only 404 Not Found as "no state yet". S3 answers 404 for a missing key only
+   * to a caller that may list the bucket (otherwise 403 Forbidden), and that a
+   * listing allowed only under an `s3:prefix` condition counts for that check
+   * is not documented: a `HeadObject` request has no `s3:prefix`, and the IAM
+   * policy simulator evaluates such a listing as denied. So the first
+   * `terraform init` or `plan` on a new key or a new workspace may fail with
+   * 403 on `HeadObject`. Use it only where the state objects always exist
+   * before the grantee first runs.
+   *
+   * Without it, the grantee may list every key name in the bucket (names
+   * only, not the state in them).
+   *
+   * @default false - `s3:ListBucket` on the whole bucket, so that a missing
+   * state key answers 404
+   */
+  readonly listOnlyStateKeys?: boolean;
 }
 
 /**
- * Properties of a `TerraformStateBackend`.
+ * The settings of a `TerraformStateBackend` that name no resource of their own
+ * and refer to nothing in the app, so that they mean the same in every account
+ * and region: what a `TerraformStateBackendStackSet` can roll out.
  */
-export interface TerraformStateBackendProps {
-  /**
-   * Name of the S3 bucket that holds state.
-   *
-   * @default - `terraform-state-<account>-<region>`, from the stack's account
-   * and region (the `AWS::AccountId` and `AWS::Region` pseudo parameters in an
-   * environment-agnostic stack), so one template serves every account and region
-   */
-  readonly bucketName?: string;
-
+export interface TerraformStateBackendOptions {
   /**
    * Name of the DynamoDB lock table. Table names are unique per account and
    * region: a second backend in the same account and region needs another name.
@@ -178,15 +202,6 @@ export interface TerraformStateBackendProps {
   readonly encryption?: StateEncryption;
 
   /**
-   * The customer-managed KMS key for `StateEncryption.KMS`. Only allowed with
-   * `StateEncryption.KMS`.
-   *
-   * @default - with `StateEncryption.KMS`, a new key with rotation on, an
-   * alias `alias/<bucket name>` and the backend's removal policy
-   */
-  readonly encryptionKey?: kms.IKey;
-
-  /**
    * The state key written into the emitted backend block (`key`): where the
    * default workspace's state lives in the bucket. Non-empty, no leading or
    * trailing `/`, no `//`, at most 1024 bytes.
@@ -206,7 +221,9 @@ export interface TerraformStateBackendProps {
   /**
    * What happens to the state bucket, the log bucket, the lock table and a key
    * made by this construct when they are removed from the stack or the stack is
-   * deleted.
+   * deleted. What protects and finds them follows the same policy: the bucket
+   * policies, the key's alias, the discovery parameters and the replication
+   * role and its policy.
    *
    * With `RemovalPolicy.DESTROY`, CloudFormation still cannot delete a bucket
    * that holds objects or object versions (this construct adds no
@@ -228,20 +245,6 @@ export interface TerraformStateBackendProps {
    * @default true
    */
   readonly serverAccessLogs?: boolean;
-
-  /**
-   * The bucket that receives the state bucket's access logs.
-   *
-   * This construct grants `logging.s3.amazonaws.com` `s3:PutObject` under
-   * `serverAccessLogsPrefix` through the bucket's policy (never through the
-   * LogDeliveryWrite ACL). A bucket imported with `Bucket.fromBucketName` has no
-   * policy this construct can change: grant log delivery there yourself. The
-   * log bucket must use SSE-S3: S3 does not deliver access logs to SSE-KMS buckets.
-   *
-   * @default - a dedicated log bucket (SSE-S3, versioned, private, TLS-only,
-   * retained like the state bucket)
-   */
-  readonly serverAccessLogsBucket?: s3.IBucket;
 
   /**
    * The key prefix of the access logs in the log bucket.
@@ -294,22 +297,15 @@ export interface TerraformStateBackendProps {
   readonly stateHistoryAdmins?: string[];
 
   /**
-   * Replicate every state object version, delete markers included, to a bucket
-   * in another region.
-   *
-   * Not available with `StateEncryption.KMS_MANAGED`: the `aws/s3` key's policy
-   * cannot be opened to the replication role. Use `KMS` or `S3_MANAGED`.
-   *
-   * @default - no replication
-   */
-  readonly replication?: StateReplication;
-
-  /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * backend: the policies of the buckets and of a key this construct makes (not
    * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
-   * principal outside it (`aws:PrincipalOrgID`). AWS service principals (S3 log
-   * delivery, replication through S3) are not affected.
+   * principal outside it (`aws:PrincipalOrgID`): every S3 request, and the
+   * key's use (`kms:Encrypt`, `kms:Decrypt`, `kms:ReEncrypt*`,
+   * `kms:GenerateDataKey*`, `kms:CreateGrant`), never the key's administration,
+   * so that after a move to another organization the account can still manage
+   * the key. AWS service principals (S3 log delivery, replication through S3)
+   * are not affected.
    *
    * @default - no organization boundary
    */
@@ -333,6 +329,59 @@ export interface TerraformStateBackendProps {
    * @default '/terraform/backend/'
    */
   readonly discoveryPrefix?: string;
+}
+
+/**
+ * Properties of a `TerraformStateBackend`: its options, and the settings that
+ * name a resource (`bucketName`) or refer to one of this app
+ * (`encryptionKey`, `serverAccessLogsBucket`, `replication`).
+ */
+export interface TerraformStateBackendProps extends TerraformStateBackendOptions {
+  /**
+   * Name of the S3 bucket that holds state.
+   *
+   * @default - `terraform-state-<account>-<region>`, from the stack's account
+   * and region (the `AWS::AccountId` and `AWS::Region` pseudo parameters in an
+   * environment-agnostic stack), so one template serves every account and region
+   */
+  readonly bucketName?: string;
+
+  /**
+   * The customer-managed KMS key for `StateEncryption.KMS`. Only allowed with
+   * `StateEncryption.KMS`.
+   *
+   * @default - with `StateEncryption.KMS`, a new key with rotation on, an
+   * alias `alias/<bucket name>` and the backend's removal policy
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The bucket that receives the state bucket's access logs.
+   *
+   * This construct grants `logging.s3.amazonaws.com` `s3:PutObject` under
+   * `serverAccessLogsPrefix` through the bucket's policy (never through the
+   * LogDeliveryWrite ACL), narrowed to the state bucket (`aws:SourceArn`, when
+   * its name is known at synth time) and its account (`aws:SourceAccount`). A
+   * bucket imported with `Bucket.fromBucketName` has no policy this construct
+   * can change: grant log delivery there yourself. The log bucket must be in
+   * the state bucket's account and region, and use SSE-S3: S3 does not deliver
+   * access logs to SSE-KMS buckets.
+   *
+   * @default - a dedicated log bucket (SSE-S3, versioned, private, TLS-only,
+   * retained like the state bucket)
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * Replicate every state object version, delete markers included, to a bucket
+   * in another region.
+   *
+   * Not available with `StateEncryption.KMS_MANAGED`: the `aws/s3` key's policy
+   * cannot be opened to the replication role. Use `KMS` or `S3_MANAGED`.
+   *
+   * @default - no replication
+   */
+  readonly replication?: StateReplication;
 }
 
 /**
@@ -411,7 +460,10 @@ export class TerraformStateBackend extends Construct {
 
   private readonly stateBucket: s3.Bucket;
   private readonly discoveryParameters: ssm.StringParameter[] = [];
+  private readonly discoveryParameterNames: string[] = [];
   private readonly table?: dynamodb.Table;
+  /** The alias of a key this construct made; grants into other stacks name the key by it. */
+  private readonly keyAlias?: string;
 
   /**
    * @param scope the construct (usually a stack) to add the backend to
@@ -431,6 +483,8 @@ export class TerraformStateBackend extends Construct {
     const usesTable = this.locking !== LockingMode.S3_LOCKFILE;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const accessLogs = props.serverAccessLogs ?? true;
+    // What protects state that outlives the stack goes only with it (see the end).
+    const retained: IResource[] = [];
 
     throwIfFaults(this.node.path, validateProps(props, stack.region, this.bucketName, this.stateKey, this.locking, this.encryption, accessLogs));
 
@@ -444,13 +498,18 @@ export class TerraformStateBackend extends Construct {
         'serverAccessLogs is false: reads and writes of state are not logged.');
     }
 
-    if (this.encryption === StateEncryption.KMS) {
-      this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'StateKey', {
+    if (this.encryption === StateEncryption.KMS && props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+    } else if (this.encryption === StateEncryption.KMS) {
+      this.keyAlias = `alias/${Token.isUnresolved(this.bucketName) ? this.bucketName : this.bucketName.replace(/\./g, '-')}`;
+      const key = new kms.Key(this, 'StateKey', {
         description: `Encrypts Terraform state in ${this.bucketName} and its lock table`,
         enableKeyRotation: true,
-        alias: `alias/${Token.isUnresolved(this.bucketName) ? this.bucketName : this.bucketName.replace(/\./g, '-')}`,
         removalPolicy,
       });
+      // What the `alias` prop would do (same construct ID), keeping the alias to retain it.
+      retained.push(key.addAlias(this.keyAlias));
+      this.encryptionKey = key;
     }
 
     const logPrefix = props.serverAccessLogsPrefix ?? 'state-bucket-access-logs/';
@@ -474,7 +533,7 @@ export class TerraformStateBackend extends Construct {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
     }
     if (props.replication) {
-      this.replicate(bucket, props.replication);
+      retained.push(...this.replicate(bucket, props.replication));
     }
     if (props.organizationId) {
       denyOutsideOrganization(bucket, props.organizationId);
@@ -494,9 +553,12 @@ export class TerraformStateBackend extends Construct {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+        // Without a customer key, DynamoDB's AWS owned key (no KMS calls, no cost),
+        // not the AWS managed key aws/dynamodb: DynamoDB refuses resource-policy
+        // access from other accounts to a table on aws/dynamodb.
         ...(this.encryptionKey
           ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
-          : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+          : { encryption: dynamodb.TableEncryption.DEFAULT }),
         removalPolicy,
       });
       acknowledgeNagRules(this.table, ['HIPAA.Security', 'NIST.800.53.R5'].map((pack) => ({
@@ -509,6 +571,18 @@ export class TerraformStateBackend extends Construct {
     this.discoveryPrefix = (props.discovery ?? true) ? props.discoveryPrefix ?? '/terraform/backend/' : undefined;
     if (this.discoveryPrefix !== undefined) {
       this.publishDiscovery(this.discoveryPrefix);
+    }
+
+    // With RETAIN, the buckets, table and key outlive the stack; so must what
+    // protects them and finds them: the bucket policies (TLS only, history
+    // deny, organization boundary), the key's alias, the discovery parameters
+    // and the replication role. They follow `removalPolicy` like the rest.
+    retained.push(bucket.policy!, ...this.discoveryParameters);
+    if (this.logBucket && !props.serverAccessLogsBucket) {
+      retained.push((this.logBucket as s3.Bucket).policy!);
+    }
+    for (const resource of retained) {
+      resource.applyRemovalPolicy(removalPolicy);
     }
 
     new CfnOutput(this, 'BackendBlock', {
@@ -585,15 +659,19 @@ export class TerraformStateBackend extends Construct {
    * Grants what Terraform needs to read, write and lock the state of one
    * Terraform configuration, exactly as Terraform documents it and nothing more:
    *
-   * - `s3:ListBucket` on the bucket, narrowed by an `s3:prefix` condition to the
-   *   state keys (and `<workspaceKeyPrefix>/` with workspaces or a custom prefix);
-   * - `s3:GetObject` and `s3:PutObject` on the state objects (no `s3:DeleteObject`:
-   *   Terraform never deletes state);
+   * - `s3:ListBucket` on the bucket, so that a missing state key answers 404
+   *   (with `listOnlyStateKeys`, narrowed by an `s3:prefix` condition to the
+   *   state keys and, with workspaces or a custom prefix, `<workspaceKeyPrefix>/`);
+   * - `s3:GetObject` and `s3:PutObject` on the state objects; with `workspaces`,
+   *   `s3:DeleteObject` on the workspaces' state objects `<workspaceKeyPrefix>/<workspace>/<key>`,
+   *   which `terraform workspace delete` deletes (never on the default
+   *   workspace's key, which Terraform does not delete);
    * - with lock files, `s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on
    *   `<state key>.tflock` only;
    * - with the lock table, `dynamodb:DescribeTable`, `GetItem`, `PutItem` and
    *   `DeleteItem` on the table, narrowed by a `dynamodb:LeadingKeys` condition to
-   *   the lock items `<bucket>/<state key>` and digest items `<bucket>/<state key>-md5`;
+   *   the lock items `<bucket>/<state key>` and digest items `<bucket>/<state key>-md5`
+   *   (`DeleteItem` releases a lock, and removes a deleted workspace's digest item);
    * - with a customer-managed key, `kms:Encrypt`, `kms:Decrypt` and
    *   `kms:GenerateDataKey` on it.
    *
@@ -603,12 +681,18 @@ export class TerraformStateBackend extends Construct {
    * @param grantee the principal, e.g. a CI role
    * @param keyPattern the state key, or an IAM pattern of state keys such as
    * `network/*` (no leading or trailing `/`, no `//`). Default: the construct's `stateKey`
-   * @param options whether to include workspaces
+   * @param options workspaces, and how narrow the listing is
    */
   public grantStateReadWrite(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
     const paths = this.grantedStatePaths(grantee, keyPattern, options);
     let grant = this.grantList(grantee, paths, options)
       .combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject'], paths));
+    if (options.workspaces) {
+      // `terraform workspace delete` deletes the workspace's state object (a
+      // delete marker: the versions stay) and its digest item, which the
+      // lock-table statement below covers. Never the default workspace's key.
+      grant = grant.combine(this.grantObjects(grantee, ['s3:DeleteObject'], paths.slice(1)));
+    }
     if (this.locking !== LockingMode.DYNAMODB) {
       grant = grant.combine(this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], paths.map((p) => `${p}.tflock`)));
     }
@@ -618,7 +702,7 @@ export class TerraformStateBackend extends Construct {
         paths.flatMap((p) => [`${this.bucketName}/${p}`, `${this.bucketName}/${p}-md5`])));
     }
     if (this.encryptionKey) {
-      grant = grant.combine(this.encryptionKey.grant(grantee, 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'));
+      grant = grant.combine(this.grantKey(grantee, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey']));
     }
     return grant;
   }
@@ -635,7 +719,7 @@ export class TerraformStateBackend extends Construct {
    * @param grantee the principal, e.g. a role of a consuming configuration
    * @param keyPattern the state key, or an IAM pattern of state keys. Default:
    * the construct's `stateKey`
-   * @param options whether to include workspaces
+   * @param options workspaces, and how narrow the listing is
    */
   public grantStateRead(grantee: iam.IGrantable, keyPattern?: string, options: StateGrantOptions = {}): iam.Grant {
     const paths = this.grantedStatePaths(grantee, keyPattern, options);
@@ -645,7 +729,7 @@ export class TerraformStateBackend extends Construct {
       grant = grant.combine(this.grantItems(grantee, ['dynamodb:GetItem'], paths.map((p) => `${this.bucketName}/${p}-md5`)));
     }
     if (this.encryptionKey) {
-      grant = grant.combine(this.encryptionKey.grant(grantee, 'kms:Decrypt'));
+      grant = grant.combine(this.grantKey(grantee, ['kms:Decrypt']));
     }
     return grant;
   }
@@ -660,40 +744,33 @@ export class TerraformStateBackend extends Construct {
     if (this.discoveryParameters.length === 0) {
       throw new Error(`${this.node.path}: grantDiscoveryRead() needs \`discovery\`, which is false`);
     }
-    const account = this.otherAccountOf(grantee);
-    if (account !== undefined) {
-      throw new Error(`${this.node.path}: grantDiscoveryRead() cannot grant account ${account}: standard SSM parameters cannot be ` +
-        'read from another account; let its pipeline assume a role of this account for the read');
+    const faults: string[] = [];
+    const outside = this.granteeOutside(grantee, faults);
+    if (outside !== undefined) {
+      faults.push(`the grantee ${outside}, but standard SSM parameters cannot be read from another account; ` +
+        'let its pipeline assume a role of this account for the read');
     }
+    throwIfFaults(`${this.node.path} grantDiscoveryRead()`, faults);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-      resourceArns: this.discoveryParameters.map((p) => p.parameterArn),
+      resourceArns: this.discoveryParameterNames.map((name) => parameterArn(Stack.of(this), name)),
     });
   }
 
   /**
-   * The grantee's account when it is known and differs from this stack's, else
-   * undefined. `principalAccount` is unset on some principals (`ArnPrincipal`),
-   * so the account is also read from the principal's ARN.
+   * How far a grant to `grantee` reaches beyond this stack's account (see
+   * `principalReach`); a `*` principal without conditions is a fault, added to
+   * `faults`.
    */
-  private otherAccountOf(grantee: iam.IGrantable): string | undefined {
-    const ownAccount = Stack.of(this).account;
-    if (Token.isUnresolved(ownAccount)) {
-      return undefined;
+  private granteeOutside(grantee: iam.IGrantable, faults: string[]): string | undefined {
+    const reach = principalReach(Stack.of(this), grantee.grantPrincipal);
+    if (reach.anyone) {
+      faults.push('the grantee is a `*` principal without conditions (AnyPrincipal, StarPrincipal or ArnPrincipal(\'*\')): ' +
+        'that would open Terraform state to anyone, and S3 Block Public Access rejects such a bucket policy at deploy time; ' +
+        'grant roles, accounts or an organization instead');
     }
-    const principal = grantee.grantPrincipal;
-    const candidates = [principal.principalAccount, ...(principal.policyFragment.principalJson.AWS ?? [])];
-    for (const candidate of candidates) {
-      if (typeof candidate !== 'string' || Token.isUnresolved(candidate)) {
-        continue;
-      }
-      const account = /^\d{12}$/.test(candidate) ? candidate : /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(candidate)?.[1];
-      if (account !== undefined) {
-        return account === ownAccount ? undefined : account;
-      }
-    }
-    return undefined;
+    return reach.outside;
   }
 
   private publishDiscovery(prefix: string): void {
@@ -708,6 +785,7 @@ export class TerraformStateBackend extends Construct {
       if (value === undefined) {
         continue;
       }
+      this.discoveryParameterNames.push(`${prefix}${name}`);
       this.discoveryParameters.push(new ssm.StringParameter(this, `Discovery${name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`, {
         parameterName: `${prefix}${name}`,
         stringValue: value,
@@ -717,21 +795,17 @@ export class TerraformStateBackend extends Construct {
     }
   }
 
-  /** The state object keys a grant covers: the pattern, and its workspace paths when asked. */
+  /** The state object keys a grant covers: the pattern, then its workspace path when asked. */
   private grantedStatePaths(grantee: iam.IGrantable, keyPattern: string | undefined, options: StateGrantOptions): string[] {
     const key = keyPattern ?? this.stateKey;
     const faults = stateKeyFaults('keyPattern', key);
     if (options.workspaceKeyPrefix !== undefined) {
       faults.push(...workspaceKeyPrefixFaults('workspaceKeyPrefix', options.workspaceKeyPrefix));
     }
-    const account = this.otherAccountOf(grantee);
-    const crossAccount = account !== undefined;
-    if (crossAccount && this.encryption === StateEncryption.KMS_MANAGED) {
-      faults.push(`the grantee is in account ${account}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
-        'from another account; use StateEncryption.KMS for cross-account access');
-    } else if (crossAccount && this.table && this.encryption !== StateEncryption.KMS) {
-      faults.push(`the grantee is in account ${account}, but the lock table is encrypted with the AWS managed key aws/dynamodb, ` +
-        'which DynamoDB does not allow across accounts; use StateEncryption.KMS (or LockingMode.S3_LOCKFILE) for cross-account access');
+    const outside = this.granteeOutside(grantee, faults);
+    if (outside !== undefined && this.encryption === StateEncryption.KMS_MANAGED) {
+      faults.push(`the grantee ${outside}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
+        'from another account; use StateEncryption.KMS or S3_MANAGED for cross-account access');
     }
     throwIfFaults(`${this.node.path} grant`, faults);
     return options.workspaces ? [key, `${this.workspacePrefixPath(options)}*/${key}`] : [key];
@@ -743,18 +817,29 @@ export class TerraformStateBackend extends Construct {
     return prefix === '' ? '' : `${prefix}/`;
   }
 
+  /**
+   * `s3:ListBucket` on the bucket. Unconditioned by default: S3 answers
+   * `HeadObject` on a missing key with 404 only to a caller that may list the
+   * bucket, and a listing allowed only under an `s3:prefix` condition is not
+   * documented to count (the request has no `s3:prefix`), so Terraform's first
+   * read of a new key could get 403, which it treats as a failure, not as "no
+   * state yet".
+   */
   private grantList(grantee: iam.IGrantable, paths: string[], options: StateGrantOptions): iam.Grant {
-    // Terraform lists `<workspaceKeyPrefix>/` on every run to find workspaces; a
-    // denied listing is tolerated only for the default prefix `env:`.
-    const prefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix;
-    const listsWorkspaces = options.workspaces || (prefix !== undefined && prefix !== 'env:');
-    const prefixes = listsWorkspaces ? [...paths, this.workspacePrefixPath(options)] : paths;
+    let conditions: Record<string, Record<string, unknown>> | undefined;
+    if (options.listOnlyStateKeys) {
+      // Terraform lists `<workspaceKeyPrefix>/` on every run to find workspaces; a
+      // denied listing is tolerated only for the default prefix `env:`.
+      const prefix = options.workspaceKeyPrefix ?? this.workspaceKeyPrefix;
+      const listsWorkspaces = options.workspaces || (prefix !== undefined && prefix !== 'env:');
+      conditions = { StringLike: { 's3:prefix': listsWorkspaces ? [...paths, this.workspacePrefixPath(options)] : paths } };
+    }
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:ListBucket'],
-      resourceArns: [this.stateBucket.bucketArn],
+      resourceArns: [bucketArn(Stack.of(this), this.bucketName)],
       resource: this.stateBucket,
-      conditions: { StringLike: { 's3:prefix': prefixes } },
+      conditions,
     });
   }
 
@@ -762,7 +847,7 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions,
-      resourceArns: keys.map((k) => this.stateBucket.arnForObjects(k)),
+      resourceArns: keys.map((k) => objectArn(Stack.of(this), this.bucketName, k)),
       resource: this.stateBucket,
     });
   }
@@ -771,36 +856,83 @@ export class TerraformStateBackend extends Construct {
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions,
-      // The ARN from the name, not `tableArn`: a cross-account grant lands in the
-      // table's own resource policy, which cannot refer to the table's attributes.
-      resourceArns: [Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: this.lockTableName })],
+      // From the name, not `tableArn` (see arns.ts); besides, a cross-account grant
+      // lands in the table's own resource policy, which cannot refer to the table's attributes.
+      resourceArns: [tableArn(Stack.of(this), this.lockTableName!)],
       resource: this.table!,
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
     });
   }
 
   /**
-   * Replicates every object version and delete marker to the replica bucket,
-   * through a role that may do exactly that.
+   * Grants the use of the customer key. A key made here, granted to a principal
+   * in another stack, is named by its alias (`kms:ResourceAliases` on the keys
+   * of this account and region): its ARN would be a cross-stack reference, an
+   * export of this stack, and an alias ARN in `Resource` governs only the alias,
+   * not the key (KMS authorizes key operations on the key's ARN). The alias is
+   * this stack's and points at this key alone. A principal of another account
+   * also gets the statement in the key policy, which applies to this key only.
+   * Within this stack, and for a given `encryptionKey`, the key's own `grant()`.
    */
-  private replicate(bucket: s3.Bucket, replication: StateReplication): void {
+  private grantKey(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const key = this.encryptionKey!;
+    const principal = grantee.grantPrincipal;
+    if (this.keyAlias === undefined || !Construct.isConstruct(principal) || Stack.of(principal) === Stack.of(this)) {
+      return key.grant(grantee, ...actions);
+    }
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [keysArn(Stack.of(this))],
+      conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': this.keyAlias } },
+    });
+    const sameAccount = principal.principalAccount !== undefined &&
+      [TokenComparison.SAME, TokenComparison.BOTH_UNRESOLVED].includes(Token.compareStrings(Stack.of(this).account, principal.principalAccount));
+    if (grant.success && sameAccount) {
+      return grant;
+    }
+    return grant.combine(iam.Grant.addStatementToResourcePolicy({
+      grantee,
+      actions,
+      resourceArns: ['*'],
+      resource: key,
+      statement: new iam.PolicyStatement({ principals: [principal], actions, resources: ['*'] }),
+    }));
+  }
+
+  /**
+   * Replicates every object version and delete marker to the replica bucket,
+   * through a role that may do exactly that; returns the role and its policy.
+   */
+  private replicate(bucket: s3.Bucket, replication: StateReplication): IResource[] {
     const stack = Stack.of(this);
     const destinationName = replication.bucketName ?? replicaBucketName(stack.account, replication.region);
     // From the name, not `bucket.bucketArn`: the bucket depends on the policy
     // (replication is configured once the role may replicate), so the policy
     // must not depend on the bucket.
-    const sourceArn = stack.formatArn({ service: 's3', region: '', account: '', resource: this.bucketName });
-    const destinationArn = stack.formatArn({ service: 's3', region: '', account: '', resource: destinationName });
+    const sourceArn = bucketArn(stack, this.bucketName);
+    const destinationArn = bucketArn(stack, destinationName);
     const destinationKeyArn = this.encryptionKey
       ? replication.kmsKeyArn ?? stack.formatArn({ service: 'kms', region: replication.region, resource: REPLICA_KEY_ALIAS })
       : undefined;
 
-    const role = new iam.Role(this, 'ReplicationRole', {
-      roleName: replicationRoleName(stack.region, replication.region),
+    // No fixed name: IAM role names are global to the account, and two
+    // replicated backends must not collide. The replica key opens itself to
+    // the roles under this path.
+    //
+    // The role and its policy got new construct IDs when the role lost its
+    // fixed name ('ReplicationRole', 'ReplicationPolicy' before): on that
+    // update CloudFormation creates the new role with its policy, points the
+    // bucket at it, and only then deletes the old policy and role (new
+    // resources, not replacements, so the retain policies below do not keep
+    // the old role), and replication never runs under a role without
+    // permissions.
+    const role = new iam.Role(this, 'ReplicationServiceRole', {
+      path: REPLICATION_ROLE_PATH,
       assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
       description: `Replicates Terraform state from ${this.bucketName} to ${destinationName}`,
     });
-    const policy = new iam.ManagedPolicy(this, 'ReplicationPolicy', {
+    const policy = new iam.ManagedPolicy(this, 'ReplicationPermissions', {
       description: `Replication of Terraform state from ${this.bucketName} to ${destinationName}`,
       roles: [role],
       statements: [
@@ -846,6 +978,7 @@ export class TerraformStateBackend extends Construct {
       }],
     };
     cfnBucket.node.addDependency(policy);
+    return [role, policy];
   }
 
   /**

@@ -13,10 +13,28 @@ import {
   stateLifecycleRules,
 } from './bucket-hardening';
 import { acknowledgeNagRules } from './nag';
-import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleName } from './replica-names';
-import { StateEncryption } from './terraform-state-backend';
+import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './replica-names';
 import { bucketNameFaults, dataProtectionFaults, enumFaults, organizationIdFaults, throwIfFaults } from './validation';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
+
+/**
+ * How replicas are encrypted at rest. There is no AWS managed KMS key choice:
+ * the `aws/s3` key's policy cannot be opened to the replication role.
+ */
+export enum ReplicaEncryption {
+  /**
+   * A new customer-managed key (rotation on, alias
+   * `alias/terraform-state-replica`) that the replication roles may encrypt
+   * with; serves a backend of either kind.
+   */
+  KMS = 'KMS',
+
+  /**
+   * S3-managed keys (SSE-S3); serves only a backend with
+   * `StateEncryption.S3_MANAGED`.
+   */
+  S3_MANAGED = 'S3_MANAGED',
+}
 
 /**
  * Properties of a `TerraformStateReplica`.
@@ -40,13 +58,14 @@ export interface TerraformStateReplicaProps {
    * and replication of its state fails. `S3_MANAGED` suits only a backend that
    * uses `S3_MANAGED` too.
    *
-   * @default StateEncryption.KMS, which serves a backend of either kind
+   * @default ReplicaEncryption.KMS, which serves a backend of either kind
    */
-  readonly encryption?: StateEncryption;
+  readonly encryption?: ReplicaEncryption;
 
   /**
    * What happens to the replica bucket, its log bucket and its key when they
-   * are removed from the stack or the stack is deleted.
+   * are removed from the stack or the stack is deleted; their bucket policies
+   * and the key's alias follow the same policy.
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -92,7 +111,8 @@ export interface TerraformStateReplicaProps {
   /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * replica: the policies of its buckets and key deny every principal outside
-   * it. AWS service principals are not affected.
+   * it (on the key, its use, never its administration, as for the backend).
+   * AWS service principals are not affected.
    *
    * @default - no organization boundary
    */
@@ -103,7 +123,8 @@ export interface TerraformStateReplicaProps {
  * The destination of a `TerraformStateBackend`'s `replication`, in another
  * region: a versioned, private, TLS-only bucket (with its own access-log
  * bucket, version lifecycle and history protection) and, with
- * `StateEncryption.KMS`, a key the replication role may encrypt with.
+ * `ReplicaEncryption.KMS` (the default), a key the replication roles may
+ * encrypt with.
  *
  * Deploy it before the backend. Its names derive from the account and its
  * region, so the backend refers to it without cross-stack references.
@@ -138,15 +159,13 @@ export class TerraformStateReplica extends Construct {
     super(scope, id);
     assertAwsCdkLibVersion();
     const stack = Stack.of(this);
-    const encryption = props.encryption ?? StateEncryption.KMS;
+    const encryption = props.encryption ?? ReplicaEncryption.KMS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
 
     throwIfFaults(this.node.path, [
-      ...enumFaults('encryption', props.encryption, StateEncryption),
+      ...enumFaults('encryption', props.encryption, ReplicaEncryption),
       ...bucketNameFaults('bucketName', this.bucketName),
-      ...(encryption === StateEncryption.KMS_MANAGED
-        ? ['`encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED'] : []),
       ...dataProtectionFaults(props),
       ...(props.organizationId !== undefined ? organizationIdFaults('organizationId', props.organizationId) : []),
     ]);
@@ -155,23 +174,24 @@ export class TerraformStateReplica extends Construct {
         'removalPolicy is DESTROY: deleting the stack deletes the replica buckets once they are empty.');
     }
 
-    if (encryption === StateEncryption.KMS) {
+    if (encryption === ReplicaEncryption.KMS) {
       const key = new kms.Key(this, 'ReplicaKey', {
         description: `Encrypts replicated Terraform state in ${this.bucketName}`,
         enableKeyRotation: true,
-        alias: REPLICA_KEY_ALIAS,
         removalPolicy,
       });
+      // What the `alias` prop would do (same construct ID), keeping the alias to retain it.
+      key.addAlias(REPLICA_KEY_ALIAS).applyRemovalPolicy(removalPolicy);
       // The replication roles live in the backends' stacks, deployed after this
       // one: a key policy that named them as principals would be rejected until
-      // they exist, so they are matched by ARN instead (one role per source region).
+      // they exist, so they are matched by their IAM path instead.
       key.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowStateReplicationToEncrypt',
         principals: [new iam.AnyPrincipal()],
         actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: {
-          ArnLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${stack.account}:role/${replicationRoleName('*', stack.region)}` },
+          ArnLike: { 'aws:PrincipalArn': replicationRoleArnPatterns(stack.account, stack.region) },
           StringEquals: { 'kms:ViaService': `s3.${stack.region}.${Aws.URL_SUFFIX}` },
         },
       }));
@@ -198,6 +218,11 @@ export class TerraformStateReplica extends Construct {
       if (this.encryptionKey) {
         denyOutsideOrganizationOnKey(this.encryptionKey, props.organizationId);
       }
+    }
+    // The bucket policies (TLS only, history deny, organization boundary) stay
+    // with the buckets they protect.
+    for (const policy of [bucket.policy, (this.logBucket as s3.Bucket).policy]) {
+      policy!.applyRemovalPolicy(removalPolicy);
     }
     acknowledgeNagRules(bucket, [
       { id: 'HIPAA.Security-S3BucketReplicationEnabled', reason: 'This bucket is itself the cross-region replica of the Terraform state bucket.' },

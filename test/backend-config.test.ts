@@ -1,4 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
+import { StateEncryption, TerraformStateBackend } from '../lib';
 import { hclLiteral, renderBackendBlock, renderBackendConfigFile } from '../lib/backend-config';
 
 describe('renderBackendBlock', () => {
@@ -92,5 +95,21 @@ describe('hclLiteral', () => {
   test('prints booleans bare', () => {
     expect(hclLiteral(true)).toBe('true');
     expect(hclLiteral(false)).toBe('false');
+  });
+});
+
+describe('BackendConfig.kmsKeyId', () => {
+  test('is documented (for every jsii language) as what the construct emits: a key ARN, or alias/aws/s3', () => {
+    const jsii = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.jsii'), 'utf8'));
+    const property = jsii.types['cdk-terraform-state-backend.BackendConfig'].properties.find((p: { name: string }) => p.name === 'kmsKeyId');
+    const docs = `${property.docs.summary} ${property.docs.remarks ?? ''}`;
+    expect(docs).toContain('alias/aws/s3');
+    expect(docs).toContain('KMS_MANAGED');
+    expect(docs).not.toMatch(/^`kms_key_id`: the ARN of the customer-managed KMS key/);
+    const emitted = (encryption: StateEncryption) =>
+      new TerraformStateBackend(new Stack(new App(), 'Stack'), 'Backend', { encryption }).backendConfig().kmsKeyId;
+    expect(emitted(StateEncryption.KMS_MANAGED)).toBe('alias/aws/s3');
+    expect(emitted(StateEncryption.KMS)).toMatch(/^\$\{Token\[/);
+    expect(emitted(StateEncryption.S3_MANAGED)).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
-import { App, Aspects, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Aspects, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { HIPAASecurityChecks } from 'cdk-nag';
@@ -9,7 +11,15 @@ import {
   PCIDSS321Checks as PCIDSS321ChecksV3,
 } from 'cdk-nag-v3';
 import { buildBootstrapApp } from '../bin/app';
-import { StateEncryption, TerraformStateBackend, TerraformStateBackendProps, TerraformStateReplica } from '../lib';
+import {
+  LockingMode,
+  ReplicaEncryption,
+  StateEncryption,
+  TerraformStateBackend,
+  TerraformStateBackendProps,
+  TerraformStateReplica,
+  TerraformStateReplicaProps,
+} from '../lib';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
@@ -105,7 +115,8 @@ describe('replication', () => {
     const roleId = Object.keys(roles)[0];
     expect(Object.keys(roles)).toHaveLength(1);
     template.hasResourceProperties('AWS::IAM::Role', {
-      RoleName: 'terraform-state-replication-eu-west-1-to-eu-central-1',
+      RoleName: Match.absent(),
+      Path: '/terraform-state-replication/',
       AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' } }] },
     });
     template.hasResource('AWS::S3::Bucket', {
@@ -124,7 +135,7 @@ describe('replication', () => {
           }],
         },
       },
-      DependsOn: [Match.stringLikeRegexp('^BackendReplicationPolicy')],
+      DependsOn: [Match.stringLikeRegexp('^BackendReplicationPermissions')],
     });
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: roleId }],
@@ -136,7 +147,9 @@ describe('replication', () => {
         ],
       },
     });
-    expect(id).toBeDefined();
+    // The state bucket, and it alone (not its log bucket), replicates.
+    expect(Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { ReplicationConfiguration: Match.anyValue() } }))).toEqual([id]);
+    expect(template.toJSON().Resources[id].Properties.BucketName).toBe(BUCKET);
   });
 
   test('KMS: replicas encrypted with the replica key by alias; the role may decrypt the source key through S3 only', () => {
@@ -182,8 +195,84 @@ describe('replication', () => {
   });
 });
 
+describe('what protects retained state is retained with it', () => {
+  /** Every resource of a backend with everything on (customer key, both locks, replication, organization, discovery, access logs). */
+  function everythingOn(removalPolicy?: RemovalPolicy) {
+    const { template } = synth({
+      encryption: StateEncryption.KMS,
+      locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+      replication: { region: 'eu-central-1' },
+      organizationId: 'o-a1b2c3d4e5',
+      removalPolicy,
+    });
+    return Object.values<any>(template.toJSON().Resources);
+  }
+
+  const types = ['AWS::DynamoDB::Table', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Role', 'AWS::KMS::Alias', 'AWS::KMS::Key',
+    'AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SSM::Parameter'];
+
+  test('RETAIN (the default): every resource, the bucket policies, alias, discovery parameters and replication role included', () => {
+    const resources = everythingOn();
+    expect([...new Set(resources.map((r) => r.Type))].sort()).toEqual(types);
+    expect(resources.filter((r) => r.Type === 'AWS::S3::BucketPolicy')).toHaveLength(2);
+    expect(resources.filter((r) => r.Type === 'AWS::SSM::Parameter')).toHaveLength(5);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} Retain/Retain`));
+  });
+
+  test('DESTROY: every resource goes with the stack', () => {
+    const resources = everythingOn(RemovalPolicy.DESTROY);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} Delete/Delete`));
+  });
+
+  test('RETAIN_ON_UPDATE_OR_DELETE is followed too', () => {
+    const resources = everythingOn(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} RetainExceptOnCreate/Retain`));
+  });
+
+  test('the replica: its bucket policies and key alias are retained with its buckets and key', () => {
+    const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
+    new TerraformStateReplica(stack, 'Replica', { organizationId: 'o-a1b2c3d4e5' });
+    const resources = Object.values<any>(Template.fromStack(stack).toJSON().Resources);
+    expect([...new Set(resources.map((r) => r.Type))].sort()).toEqual(['AWS::KMS::Alias', 'AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy']);
+    expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
+      resources.map((r) => `${r.Type} Retain/Retain`));
+  });
+});
+
+describe('replication roles', () => {
+  const replicated = (stack: Stack, id: string, name: string) => new TerraformStateBackend(stack, id, {
+    bucketName: name, lockTableName: `${name}-lock`, discoveryPrefix: `/${name}/`, replication: { region: 'eu-central-1', bucketName: `${name}-replica` },
+  });
+  const roles = (stack: Stack) => Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Role'));
+
+  test('two replicated backends in one stack get roles without fixed names, under one IAM path', () => {
+    const stack = new Stack(new App(), 'Stack', { env: ENV });
+    replicated(stack, 'A', 'state-a');
+    replicated(stack, 'B', 'state-b');
+    expect(roles(stack).map((r) => [r.Properties.RoleName, r.Properties.Path])).toEqual([
+      [undefined, '/terraform-state-replication/'],
+      [undefined, '/terraform-state-replication/'],
+    ]);
+  });
+
+  test('two replicated backends in two stacks of one account and region get roles without fixed names', () => {
+    const app = new App();
+    const one = new Stack(app, 'One', { env: ENV });
+    const two = new Stack(app, 'Two', { env: ENV });
+    replicated(one, 'Backend', 'state-one');
+    replicated(two, 'Backend', 'state-two');
+    app.synth();
+    for (const stack of [one, two]) {
+      expect(roles(stack).map((r) => [r.Properties.RoleName, r.Properties.Path])).toEqual([[undefined, '/terraform-state-replication/']]);
+    }
+  });
+});
+
 describe('TerraformStateReplica', () => {
-  function replica(encryption?: StateEncryption) {
+  function replica(encryption?: ReplicaEncryption) {
     const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
     const r = new TerraformStateReplica(stack, 'Replica', { encryption });
     return { stack, replica: r, template: Template.fromStack(stack) };
@@ -196,7 +285,7 @@ describe('TerraformStateReplica', () => {
   });
 
   test('makes the bucket the backend expects: versioned, private, TLS-only, lifecycle, history protection, access logs', () => {
-    const { template, stack, replica: r } = replica(StateEncryption.S3_MANAGED);
+    const { template, stack, replica: r } = replica(ReplicaEncryption.S3_MANAGED);
     const id = stack.getLogicalId(r.bucket.node.defaultChild as s3.CfnBucket);
     template.hasResource('AWS::S3::Bucket', {
       Properties: {
@@ -215,7 +304,7 @@ describe('TerraformStateReplica', () => {
   });
 
   test('KMS: a retained, rotating key under alias/terraform-state-replica that only the replication role may encrypt with, through S3', () => {
-    const { template, stack, replica: r } = replica(StateEncryption.KMS);
+    const { template, stack, replica: r } = replica(ReplicaEncryption.KMS);
     const keyId = stack.getLogicalId(r.encryptionKey!.node.defaultChild as any);
     template.hasResource('AWS::KMS::Key', {
       Properties: {
@@ -228,7 +317,12 @@ describe('TerraformStateReplica', () => {
             Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
             Resource: '*',
             Condition: {
-              ArnLike: { 'aws:PrincipalArn': arn(':iam::123456789012:role/terraform-state-replication-*-to-eu-central-1') },
+              // The replication roles' IAM path, and the fixed names that earlier versions gave them, so that
+              // replication never stops while a backend stack is updated after its replica (see CHANGELOG).
+              ArnLike: { 'aws:PrincipalArn': [
+                arn(':iam::123456789012:role/terraform-state-replication/*'),
+                arn(':iam::123456789012:role/terraform-state-replication-*-to-eu-central-1'),
+              ] },
               StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-central-1.', { Ref: 'AWS::URLSuffix' }]] } },
             },
           }]),
@@ -243,16 +337,30 @@ describe('TerraformStateReplica', () => {
     });
   });
 
+  test('offers only the encryptions that work: KMS and S3_MANAGED, never KMS_MANAGED', () => {
+    const stack = new Stack(new App(), 'Replica');
+    // Not expressible in TypeScript (`npm run typecheck` fails if this compiles) ...
+    // @ts-expect-error KMS_MANAGED (aws/s3) cannot be opened to the replication role
+    const props: TerraformStateReplicaProps = { encryption: StateEncryption.KMS_MANAGED };
+    // ... nor in the other languages: the enum jsii publishes has exactly these members.
+    const jsii = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.jsii'), 'utf8'));
+    const encryption = jsii.types['cdk-terraform-state-backend.TerraformStateReplicaProps'].properties.find((p: { name: string }) => p.name === 'encryption');
+    expect(encryption.type.fqn).toBe('cdk-terraform-state-backend.ReplicaEncryption');
+    expect(jsii.types[encryption.type.fqn].members.map((m: { name: string }) => m.name)).toEqual(['KMS', 'S3_MANAGED']);
+    // A JavaScript caller gets a synth-time error naming the prop and the choices.
+    expect(() => new TerraformStateReplica(stack, 'Replica', props)).toThrow('`encryption` must be one of KMS, S3_MANAGED, got "KMS_MANAGED"');
+  });
+
   test('rejects bad input, naming the prop', () => {
     const stack = new Stack(new App(), 'Replica');
     expect(() => new TerraformStateReplica(stack, 'Replica', {
-      bucketName: 'X', encryption: StateEncryption.KMS_MANAGED, noncurrentVersionsToRetain: 0, stateHistoryAdmins: ['admin'],
+      bucketName: 'X', encryption: 'KMS_MANAGED' as ReplicaEncryption, noncurrentVersionsToRetain: 0, stateHistoryAdmins: ['admin'],
     })).toThrow([
       'Invalid props for Replica/Replica:',
+      '  - `encryption` must be one of KMS, S3_MANAGED, got "KMS_MANAGED"',
       '  - `bucketName` must be 3 to 63 characters, got 1: "X"',
       '  - `bucketName` may contain only lowercase letters, digits, "." and "-", got "X" in "X"',
       '  - `bucketName` must start and end with a lowercase letter or digit, got "X"',
-      '  - `encryption` KMS_MANAGED is not available for a replica; use KMS or S3_MANAGED',
       '  - `noncurrentVersionsToRetain` must be a whole number from 1 to 100, got 0',
       '  - `stateHistoryAdmins` must hold IAM principal ARNs such as "arn:aws:iam::123456789012:role/StateAdmin", got "admin"',
     ].join('\n'));
@@ -369,7 +477,7 @@ describe('hardened profile', () => {
       ...logBucket('TerraformStateBackend/Backend/AccessLogBucket/Resource'),
       `TerraformStateBackend/Backend/LockTable/Resource: HIPAA.Security-DynamoDBInBackupPlan: ${table}`,
       `TerraformStateBackend/Backend/LockTable/Resource: NIST.800.53.R5-DynamoDBInBackupPlan: ${table}`,
-      'TerraformStateBackend/Backend/ReplicationPolicy/Resource: AwsSolutions-IAM5 ' +
+      'TerraformStateBackend/Backend/ReplicationPermissions/Resource: AwsSolutions-IAM5 ' +
       '[Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>/*, ' +
       'Resource::arn:<AWS::Partition>:s3:::terraform-state-replica-<AWS::AccountId>-eu-central-1/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
     ].sort());
@@ -392,7 +500,11 @@ test('TerraformStateReplica with organizationId denies principals outside it on 
     ]));
   }
   template.hasResourceProperties('AWS::KMS::Key', {
-    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'DenyOutsideOrganization', Action: 'kms:*', Condition: condition })]) },
+    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+      Sid: 'DenyOutsideOrganization',
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'],
+      Condition: condition,
+    })]) },
   });
   expect(() => new TerraformStateReplica(new Stack(new App(), 'R2'), 'Replica', { organizationId: 'org' })).toThrow(
     '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "org"');

@@ -1,4 +1,4 @@
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { App, Aspects, PhysicalName, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,9 +7,9 @@ import { LockingMode, StateEncryption, StateGrantOptions, TerraformStateBackend,
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
-const BUCKET_ID = 'BackendStateBucketBF5F84A2';
-const BUCKET_ARN = { 'Fn::GetAtt': [BUCKET_ID, 'Arn'] };
-const objectArn = (key: string) => ({ 'Fn::Join': ['', [BUCKET_ARN, `/${key}`]] });
+/** Grants build every ARN from names, never from the bucket's attributes (see 'grants into another stack'). */
+const BUCKET_ARN = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${BUCKET}`]] };
+const objectArn = (key: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${BUCKET}/${key}`]] });
 const LOCKINGS = [LockingMode.DYNAMODB, LockingMode.S3_LOCKFILE, LockingMode.DYNAMODB_AND_S3_LOCKFILE];
 const ENCRYPTIONS = [StateEncryption.S3_MANAGED, StateEncryption.KMS_MANAGED, StateEncryption.KMS];
 
@@ -113,7 +113,7 @@ test('lockTableName with S3_LOCKFILE is an error', () => {
 });
 
 describe('encryption', () => {
-  test('S3_MANAGED: SSE-S3, AWS managed table key, no KMS key, no kms_key_id', () => {
+  test('S3_MANAGED: SSE-S3, the table on the AWS owned key, no KMS key, no kms_key_id', () => {
     const { stack, backend } = synth({ encryption: StateEncryption.S3_MANAGED });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 0);
@@ -121,14 +121,16 @@ describe('encryption', () => {
       BucketName: BUCKET,
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: Match.absent() }] },
     });
-    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
+    // SSEEnabled false is DynamoDB's AWS owned key (not aws/dynamodb, which other accounts cannot use).
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: false, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
     expect(backend.backendConfig().kmsKeyId).toBeUndefined();
   });
 
-  test('KMS_MANAGED: aws/s3 with Bucket Keys, and kms_key_id alias/aws/s3 so Terraform does not send AES256', () => {
+  test('KMS_MANAGED: aws/s3 with Bucket Keys, and kms_key_id alias/aws/s3 so Terraform does not send AES256; the table on the AWS owned key', () => {
     const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: false, SSEType: Match.absent(), KMSMasterKeyId: Match.absent() } });
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: BUCKET,
       BucketEncryption: {
@@ -213,7 +215,8 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
     const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateReadWrite(r));
     const { table, key } = ids(stack, backend);
     const expected: unknown[] = [
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+      // No s3:prefix condition: HeadObject on a missing key must answer 404, not 403 (see grantList).
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate') },
     ];
     if (locking !== LockingMode.DYNAMODB) {
@@ -237,7 +240,7 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
     const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateRead(r));
     const { table, key } = ids(stack, backend);
     const expected: unknown[] = [
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: objectArn('terraform.tfstate') },
     ];
     if (locking !== LockingMode.S3_LOCKFILE) {
@@ -259,28 +262,52 @@ describe('grant key patterns', () => {
   const grant = (props: TerraformStateBackendProps, keyPattern?: string, options?: StateGrantOptions) =>
     grantedStatements({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, ...props },
       (b, r) => b.grantStateReadWrite(r, keyPattern, options)).statements as any[];
+  const narrow = (options: StateGrantOptions = {}): StateGrantOptions => ({ ...options, listOnlyStateKeys: true });
 
-  test('a pattern scopes objects, lock files, listing and lock items', () => {
+  test('a pattern scopes objects, lock files and lock items; the listing stays on the whole bucket', () => {
     const [list, objects, lockFiles, items] = grant({}, 'network/*');
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['network/*'] } });
+    expect(list).toEqual({ Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN });
     expect(objects.Resource).toEqual(objectArn('network/*'));
     expect(lockFiles.Resource).toEqual(objectArn('network/*.tflock'));
     expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([`${BUCKET}/network/*`, `${BUCKET}/network/*-md5`]);
   });
 
-  test('workspaces add <prefix>/*/<key> and the listing of <prefix>/', () => {
-    const [list, objects, lockFiles, items] = grant({}, undefined, { workspaces: true });
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'env:/*/terraform.tfstate', 'env:/'] } });
+  test('listOnlyStateKeys narrows the listing to the pattern with s3:prefix', () => {
+    const [list] = grant({}, 'network/*', narrow());
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['network/*'] } });
+  });
+
+  test('workspaces add <prefix>/*/<key> (and, with listOnlyStateKeys, the listing of <prefix>/)', () => {
+    const [list, objects, , lockFiles, items] = grant({}, undefined, { workspaces: true });
+    expect(list.Condition).toBeUndefined();
     expect(objects.Resource).toEqual([objectArn('terraform.tfstate'), objectArn('env:/*/terraform.tfstate')]);
     expect(lockFiles.Resource).toEqual([objectArn('terraform.tfstate.tflock'), objectArn('env:/*/terraform.tfstate.tflock')]);
     expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([
       `${BUCKET}/terraform.tfstate`, `${BUCKET}/terraform.tfstate-md5`,
       `${BUCKET}/env:/*/terraform.tfstate`, `${BUCKET}/env:/*/terraform.tfstate-md5`,
     ]);
+    const [narrowList] = grant({}, undefined, narrow({ workspaces: true }));
+    expect(narrowList.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'env:/*/terraform.tfstate', 'env:/'] } });
+  });
+
+  test('workspaces: terraform workspace delete may delete a workspace\'s state and digest item, never the default workspace\'s', () => {
+    const statements = grant({}, undefined, { workspaces: true });
+    const deletes = statements.filter((st) => [st.Action].flat().includes('s3:DeleteObject'));
+    expect(deletes).toEqual([
+      { Effect: 'Allow', Action: 's3:DeleteObject', Resource: objectArn('env:/*/terraform.tfstate') },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [objectArn('terraform.tfstate.tflock'), objectArn('env:/*/terraform.tfstate.tflock')] },
+    ]);
+    // The digest item <bucket>/env:/<ws>/<key>-md5 is deleted with DeleteItem, which the lock-table statement allows.
+    const items = statements.find((st) => [st.Action].flat().includes('dynamodb:DeleteItem'));
+    expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toContain(`${BUCKET}/env:/*/terraform.tfstate-md5`);
+    // Without workspaces, and for reading, no state object may be deleted.
+    expect(JSON.stringify(grant({}))).not.toMatch(/"s3:DeleteObject","Resource":\{[^}]*terraform\.tfstate"/);
+    const read = grantedStatements({}, (b, r) => b.grantStateRead(r, undefined, { workspaces: true })).statements;
+    expect(JSON.stringify(read)).not.toContain('Delete');
   });
 
   test('a custom workspaceKeyPrefix is used, and always listable (Terraform fails if it is not)', () => {
-    const [list] = grant({ workspaceKeyPrefix: 'workspaces' });
+    const [list] = grant({ workspaceKeyPrefix: 'workspaces' }, undefined, narrow());
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['terraform.tfstate', 'workspaces/'] } });
     const [, objects] = grant({ workspaceKeyPrefix: 'workspaces' }, 'app.tfstate', { workspaces: true });
     expect(objects.Resource).toEqual([objectArn('app.tfstate'), objectArn('workspaces/*/app.tfstate')]);
@@ -292,10 +319,10 @@ describe('grant key patterns', () => {
   });
 
   test('a per-configuration workspaceKeyPrefix is followed, and listable', () => {
-    const [list, objects] = grant({}, 'app.tfstate', { workspaces: true, workspaceKeyPrefix: 'teams' });
+    const [list, objects] = grant({}, 'app.tfstate', narrow({ workspaces: true, workspaceKeyPrefix: 'teams' }));
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['app.tfstate', 'teams/*/app.tfstate', 'teams/'] } });
     expect(objects.Resource).toEqual([objectArn('app.tfstate'), objectArn('teams/*/app.tfstate')]);
-    const [listOnly] = grant({}, 'app.tfstate', { workspaceKeyPrefix: 'teams' });
+    const [listOnly] = grant({}, 'app.tfstate', narrow({ workspaceKeyPrefix: 'teams' }));
     expect(listOnly.Condition).toEqual({ StringLike: { 's3:prefix': ['app.tfstate', 'teams/'] } });
   });
 
@@ -316,3 +343,89 @@ describe('grant key patterns', () => {
 function sortActions(statements: unknown[]): unknown[] {
   return statements.map((s: any) => (Array.isArray(s.Action) ? { ...s, Action: [...s.Action].sort() } : s));
 }
+
+describe('grants into another stack', () => {
+  /** A backend stack and a pipeline stack whose role gets every grant; both synthesized. */
+  function twoStacks(env: boolean, props: TerraformStateBackendProps) {
+    const alone = new Stack(new App(), 'Backend', env ? { env: ENV } : {});
+    new TerraformStateBackend(alone, 'Backend', props);
+    const outputsBefore = Object.keys(Template.fromStack(alone).findOutputs('*'));
+    const app = new App();
+    const backendStack = new Stack(app, 'Backend', env ? { env: ENV } : {});
+    const backend = new TerraformStateBackend(backendStack, 'Backend', props);
+    const pipelineStack = new Stack(app, 'Pipeline', env ? { env: ENV } : {});
+    const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    backend.grantStateReadWrite(role, 'apps/*', { workspaces: true });
+    backend.grantStateRead(role, 'network/terraform.tfstate');
+    backend.grantDiscoveryRead(role);
+    const assembly = app.synth();
+    return {
+      outputsBefore,
+      backendTemplate: assembly.getStackByName(backendStack.stackName).template,
+      pipelineTemplate: assembly.getStackByName(pipelineStack.stackName).template,
+      pipelineStack,
+    };
+  }
+
+  test.each([
+    ['with an env', true],
+    ['environment-agnostic', false],
+  ])('add no output or export to the backend stack and no import to the grantee\'s (%s)', (_name, env) => {
+    const { outputsBefore, backendTemplate, pipelineTemplate } = twoStacks(env, {
+      encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+    });
+    expect(Object.keys(backendTemplate.Outputs)).toEqual(outputsBefore);
+    expect(Object.values<any>(backendTemplate.Outputs).filter((o) => o.Export)).toEqual([]);
+    expect(JSON.stringify(pipelineTemplate)).not.toContain('Fn::ImportValue');
+    expect(JSON.stringify(pipelineTemplate)).not.toContain('Fn::GetAtt');
+  });
+
+  test('name a key made here by its alias (kms:ResourceAliases), not by its ARN', () => {
+    const { pipelineStack } = twoStacks(true, { encryption: StateEncryption.KMS });
+    const statements = Object.values<any>(Template.fromStack(pipelineStack).findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((st) => [st.Action].flat().some((a: string) => a.startsWith('kms:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:eu-west-1:123456789012:key/*']] },
+        Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${BUCKET}` } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:eu-west-1:123456789012:key/*']] },
+        Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${BUCKET}` } },
+      },
+    ]);
+  });
+
+  test('a role of a stack in another account: the key policy names it, the role\'s policy names the key by alias; no export', () => {
+    const app = new App();
+    const backendStack = new Stack(app, 'Backend', { env: ENV });
+    const backend = new TerraformStateBackend(backendStack, 'Backend', { encryption: StateEncryption.KMS, locking: LockingMode.S3_LOCKFILE });
+    const pipelineStack = new Stack(app, 'Pipeline', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal(), roleName: PhysicalName.GENERATE_IF_NEEDED });
+    backend.grantStateRead(role);
+    const assembly = app.synth();
+    const keyPolicy = Object.values<any>(Template.fromJSON(assembly.getStackByName('Backend').template).findResources('AWS::KMS::Key'))[0]
+      .Properties.KeyPolicy.Statement;
+    expect(keyPolicy).toEqual(expect.arrayContaining([{
+      Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*',
+      Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, expect.stringMatching(/^:iam::222222222222:role\/pipeline/)]] } },
+    }]));
+    const pipeline = JSON.stringify(assembly.getStackByName('Pipeline').template);
+    expect(pipeline).toContain('"kms:ResourceAliases":"alias/terraform-state-123456789012-eu-west-1"');
+    expect(pipeline).not.toContain('Fn::ImportValue');
+    expect(JSON.stringify(assembly.getStackByName('Backend').template)).not.toContain('Export');
+  });
+
+  test('the discovery parameters are named by their names', () => {
+    const { pipelineStack } = twoStacks(true, {});
+    const statements = Object.values<any>(Template.fromStack(pipelineStack).findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const parameter = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ssm:eu-west-1:123456789012:parameter/terraform/backend/${name}`]] });
+    expect(statements.find((st) => [st.Action].flat().includes('ssm:GetParameter')).Resource).toEqual(
+      ['bucket', 'region', 'lock-table', 'backend-config'].map(parameter));
+  });
+});

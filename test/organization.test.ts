@@ -1,7 +1,10 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildBootstrapApp } from '../bin/app';
 import {
   LockingMode,
@@ -10,6 +13,7 @@ import {
   StateEncryption,
   TerraformStateBackend,
   TerraformStateBackendProps,
+  TerraformStateBackendStack,
   TerraformStateBackendStackSet,
   TerraformStateBackendStackSetProps,
 } from '../lib';
@@ -17,6 +21,8 @@ import {
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-111111111111-eu-west-1';
 const ORG = 'o-a1b2c3d4e5';
+/** What the organization boundary denies on a key: using it (or handing its use to others with a grant). */
+const KEY_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'];
 
 function synth(props: TerraformStateBackendProps = {}) {
   const stack = new Stack(new App(), 'Stack', { env: ENV });
@@ -84,6 +90,20 @@ describe('TerraformStateBackendStackSet', () => {
     expect(types).toEqual(expect.arrayContaining(['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::SSM::Parameter']));
   });
 
+  test('counts the 51,200-byte TemplateBody limit in UTF-8 bytes, not characters', () => {
+    const admin = (name: string) => ({ backend: { stateHistoryAdmins: [`arn:aws:iam::*:role/${name}`] } });
+    const base = stackSet(admin('x')).set.templateBody.length;
+    // '€' is one character and three bytes: under the limit in characters, far over it in bytes.
+    const name = '€'.repeat(51_200 - base - 10);
+    const stack = new Stack(new App(), 'Org');
+    let body = '';
+    expect(() => {
+      body = new TerraformStateBackendStackSet(stack, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], ...admin(name) }).templateBody;
+    }).toThrow(/the backend template is \d+ bytes \(UTF-8\), over CloudFormation's 51200-byte limit for an inline TemplateBody/);
+    expect(body).toBe('');
+    expect(base + name.length - 1).toBeLessThan(51_200);
+  });
+
   test('derives every name from the account and region', () => {
     const { body } = stackSet({ backend: { encryption: StateEncryption.KMS } });
     const joinAccountRegion = { 'Fn::Join': ['', ['terraform-state-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] };
@@ -128,8 +148,6 @@ describe('TerraformStateBackendStackSet', () => {
     ['a repeated region', { regions: ['eu-west-1', 'eu-west-1'] }, '`regions` must not repeat a region, got "eu-west-1" twice'],
     ['a zero concurrency', { maxConcurrentPercentage: 0 }, '`maxConcurrentPercentage` must be a whole number from 1 to 100, got 0'],
     ['a tolerance over 100', { failureTolerancePercentage: 101 }, '`failureTolerancePercentage` must be a whole number from 0 to 100, got 101'],
-    ['a fixed bucket name', { backend: { bucketName: 'org-state' } }, '`backend.bucketName` is set to "org-state", but bucket names are global'],
-    ['replication', { backend: { replication: { region: 'eu-central-1' } } }, '`backend.replication` is not available in a StackSet'],
     ['a bad state key', { backend: { stateKey: '/x' } }, '`backend.stateKey` must not start or end with "/", got "/x"'],
     ['a part-day expiration', { backend: { noncurrentVersionExpiration: Duration.hours(1) } }, '`backend.noncurrentVersionExpiration` must be a whole number of days'],
     ['an organization ID that is not one', { backend: { organizationId: 'o-ABC' } }, '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "o-ABC"'],
@@ -137,11 +155,71 @@ describe('TerraformStateBackendStackSet', () => {
     expect(() => stackSet(props)).toThrow(message);
   });
 
-  test('rejects a key of this app', () => {
+  test('the backend options do not offer bucketName, encryptionKey, serverAccessLogsBucket or replication', () => {
     const stack = new Stack(new App(), 'Org');
-    expect(() => new TerraformStateBackendStackSet(stack, 'StackSet', {
-      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryptionKey: new kms.Key(stack, 'Key') },
-    })).toThrow('`backend.encryptionKey` refers to a key of this app');
+    const targets = { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] };
+    // Not offered to TypeScript (`npm run typecheck` fails if any of these compiles) ...
+    // @ts-expect-error bucketName is not a StackSet backend option
+    const bucketName: TerraformStateBackendStackSetProps = { ...targets, backend: { bucketName: 'org-state' } };
+    // @ts-expect-error encryptionKey is not a StackSet backend option
+    const encryptionKey: TerraformStateBackendStackSetProps = { ...targets, backend: { encryptionKey: new kms.Key(stack, 'Key') } };
+    // @ts-expect-error serverAccessLogsBucket is not a StackSet backend option
+    const logs: TerraformStateBackendStackSetProps = { ...targets, backend: { serverAccessLogsBucket: new s3.Bucket(stack, 'Logs') } };
+    // @ts-expect-error replication is not a StackSet backend option
+    const replication: TerraformStateBackendStackSetProps = { ...targets, backend: { replication: { region: 'eu-central-1' } } };
+    // ... nor to the other languages: the struct jsii publishes has none of them.
+    const jsii = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.jsii'), 'utf8'));
+    const stackSetProps = jsii.types['cdk-terraform-state-backend.TerraformStateBackendStackSetProps'];
+    const backendType = stackSetProps.properties.find((p: { name: string }) => p.name === 'backend').type.fqn;
+    expect(backendType).toBe('cdk-terraform-state-backend.TerraformStateBackendOptions');
+    const offered = jsii.types[backendType].properties.map((p: { name: string }) => p.name);
+    expect(offered).toEqual(expect.arrayContaining(['locking', 'encryption', 'stateKey', 'organizationId', 'removalPolicy']));
+    for (const name of ['bucketName', 'encryptionKey', 'serverAccessLogsBucket', 'replication']) {
+      expect(offered).not.toContain(name);
+    }
+    // A JavaScript caller can still pass them: refused, never silently applied to every account.
+    expect(() => new TerraformStateBackendStackSet(stack, 'A', bucketName)).toThrow('`backend.bucketName` is not a StackSet backend option');
+    expect(() => new TerraformStateBackendStackSet(stack, 'B', encryptionKey)).toThrow('`backend.encryptionKey` is not a StackSet backend option');
+    expect(() => new TerraformStateBackendStackSet(stack, 'C', logs)).toThrow('`backend.serverAccessLogsBucket` is not a StackSet backend option');
+    expect(() => new TerraformStateBackendStackSet(stack, 'D', replication)).toThrow('`backend.replication` is not a StackSet backend option');
+  });
+
+  test('surfaces the backend template\'s warnings on the StackSet', () => {
+    const { stack } = stackSet({ backend: { removalPolicy: RemovalPolicy.DESTROY, serverAccessLogs: false } });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasWarning('/Org/StackSet', Match.stringLikeRegexp('^removalPolicy is DESTROY: deleting the stack deletes the lock table'));
+    annotations.hasWarning('/Org/StackSet', Match.stringLikeRegexp('^serverAccessLogs is false'));
+    expect(annotations.findWarning('*', Match.anyValue())).toHaveLength(2);
+  });
+
+  test('a default StackSet has no warning', () => {
+    Annotations.fromStack(stackSet().stack).hasNoWarning('*', Match.anyValue());
+  });
+
+  test('carries the app\'s context into the backend template', () => {
+    const withPaths = new Stack(new App({ context: { 'aws:cdk:enable-path-metadata': true } }), 'Org');
+    const set = new TerraformStateBackendStackSet(withPaths, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] });
+    const bucket = Object.values<any>(JSON.parse(set.templateBody).Resources).find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.BucketName);
+    expect(bucket.Metadata['aws:cdk:path']).toBe('TerraformStateBackend/Backend/StateBucket/Resource');
+    // and the app's feature flags: with this one, a resource count over the limit fails the synth
+    const limited = new Stack(new App({ context: { '@aws-cdk/core:stackResourceLimit': 5 } }), 'Org');
+    expect(() => new TerraformStateBackendStackSet(limited, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] }))
+      .toThrow(/greater than allowed maximum of 5/);
+  });
+
+  test('the backend template is the same as TerraformStateBackendStack\'s for the same props, under the app\'s context', () => {
+    const context = { 'aws:cdk:enable-path-metadata': true };
+    const set = new TerraformStateBackendStackSet(new Stack(new App({ context }), 'Org'), 'StackSet', {
+      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryption: StateEncryption.KMS },
+    });
+    const body = JSON.parse(set.templateBody);
+    const plain = new TerraformStateBackendStack(new App({ context }), 'TerraformStateBackend', { encryption: StateEncryption.KMS });
+    const plainResources = Template.fromStack(plain).toJSON().Resources;
+    expect(Object.keys(body.Resources).sort()).toEqual(Object.keys(plainResources).sort());
+    // Resources that no CloudFormation parameter touches are identical, metadata included.
+    for (const id of ['BackendStateKey59881BAE', 'BackendLockTableDB7E9D14']) {
+      expect(body.Resources[id]).toEqual(plainResources[id]);
+    }
   });
 });
 
@@ -174,13 +252,15 @@ describe('organizationId', () => {
     });
   });
 
-  test('the policy of a key the construct makes denies principals outside the organization', () => {
+  test('the policy of a key the construct makes denies principals outside the organization its use, never its administration', () => {
     const { stack } = synth({ organizationId: ORG, encryption: StateEncryption.KMS });
-    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([{ ...denyOutside('*'), Action: 'kms:*' }]),
-      },
-    });
+    const statements = Object.values<any>(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement;
+    const deny = statements.filter((st: any) => st.Effect === 'Deny');
+    expect(deny).toEqual([{ ...denyOutside('*'), Action: KEY_USE_ACTIONS }]);
+    // After the account moves to another organization, its administrators can still manage the key.
+    for (const action of ['kms:*', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:EnableKeyRotation', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UpdateAlias']) {
+      expect(deny[0].Action).not.toContain(action);
+    }
   });
 
   test('adds nothing without an organization', () => {
@@ -198,12 +278,13 @@ describe('cross-account grants', () => {
     backend.grantStateReadWrite(principal);
     const template = Template.fromStack(stack);
     const bucketId = stack.getLogicalId(backend.bucket.node.defaultChild as any);
-    const objectArn = (key: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${key}`]] });
+    // ARNs from names (see 'grants into another stack' in locking-encryption.test.ts)
+    const objectArn = (key: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${BUCKET}/${key}`]] });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] }, Condition: { StringLike: { 's3:prefix': ['terraform.tfstate'] } } },
+          { Effect: 'Allow', Principal: { AWS: principalJson }, Action: 's3:ListBucket', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${BUCKET}`]] } },
           { Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['s3:GetObject', 's3:PutObject'], Resource: objectArn('terraform.tfstate') },
           { Effect: 'Allow', Principal: { AWS: principalJson }, Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objectArn('terraform.tfstate.tflock') },
         ]),
@@ -269,9 +350,10 @@ describe('discovery', () => {
     const policy = Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0];
     const [statement] = policy.Properties.PolicyDocument.Statement;
     expect(statement.Action).toEqual(['ssm:GetParameter', 'ssm:GetParameters']);
-    const parameterIds = Object.keys(Template.fromStack(stack).findResources('AWS::SSM::Parameter'));
-    expect(statement.Resource).toEqual(parameterIds.map((id) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter', { Ref: id }]],
+    const parameterNames = Object.values<any>(Template.fromStack(stack).findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name);
+    expect(parameterNames).toHaveLength(4);
+    expect(statement.Resource).toEqual(parameterNames.map((name) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ssm:eu-west-1:111111111111:parameter${name}`]],
     })));
   });
 
@@ -327,12 +409,6 @@ describe('KMS_MANAGED and other accounts', () => {
       'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
   });
 
-  test('a grant to another account with the lock table on the AWS managed key is an error', () => {
-    const { backend } = synth();
-    expect(() => backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
-      'the grantee is in account 222222222222, but the lock table is encrypted with the AWS managed key aws/dynamodb');
-  });
-
   test('S3_LOCKFILE with SSE-S3 can be granted to another account (no table, no key)', () => {
     const { stack, backend } = synth({ locking: LockingMode.S3_LOCKFILE });
     expect(backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222')).success).toBe(true);
@@ -347,13 +423,35 @@ describe('KMS_MANAGED and other accounts', () => {
   });
 });
 
-describe('cross-account checks read the account from an ArnPrincipal too', () => {
-  test('a default backend (lock table on aws/dynamodb) refuses an ArnPrincipal of another account', () => {
-    const { backend } = synth();
-    expect(() => backend.grantStateReadWrite(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
-      'the grantee is in account 222222222222, but the lock table is encrypted with the AWS managed key aws/dynamodb');
+describe('the lock table on the AWS owned key serves other accounts', () => {
+  test.each([
+    ['an AccountPrincipal', new iam.AccountPrincipal('222222222222')],
+    ['an ArnPrincipal of another account', new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci')],
+  ])('a default backend (SSE-S3, DYNAMODB) grants %s read-write through the bucket and table policies', (_name, principal) => {
+    const { stack, backend } = synth();
+    expect(backend.grantStateReadWrite(principal).success).toBe(true);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: false },
+      ResourcePolicy: { PolicyDocument: { Statement: [Match.objectLike({
+        Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      })] } },
+    });
   });
 
+  test('grantStateRead never refuses because of the digest item: another account gets GetItem on <key>-md5', () => {
+    const { stack, backend } = synth();
+    expect(backend.grantStateRead(new iam.AccountPrincipal('222222222222')).success).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      ResourcePolicy: { PolicyDocument: { Statement: [Match.objectLike({
+        Action: 'dynamodb:GetItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate-md5`] } },
+      })] } },
+    });
+  });
+});
+
+describe('cross-account checks read the account from an ArnPrincipal too', () => {
   test('KMS_MANAGED refuses an ArnPrincipal of another account', () => {
     const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED, locking: LockingMode.S3_LOCKFILE });
     expect(() => backend.grantStateRead(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
@@ -368,6 +466,64 @@ describe('cross-account checks read the account from an ArnPrincipal too', () =>
   test('grantDiscoveryRead refuses another account: standard SSM parameters cannot be shared', () => {
     const { backend } = synth();
     expect(() => backend.grantDiscoveryRead(new iam.AccountPrincipal('222222222222'))).toThrow(
-      'grantDiscoveryRead() cannot grant account 222222222222: standard SSM parameters cannot be read from another account');
+      'the grantee is in account 222222222222, but standard SSM parameters cannot be read from another account');
+  });
+});
+
+describe('cross-account checks cannot be bypassed', () => {
+  const anyone: Array<[string, () => iam.IPrincipal]> = [
+    ['AnyPrincipal', () => new iam.AnyPrincipal()],
+    ['StarPrincipal', () => new iam.StarPrincipal()],
+    ['ArnPrincipal(\'*\')', () => new iam.ArnPrincipal('*')],
+  ];
+  const anyoneMessage = 'the grantee is a `*` principal without conditions (AnyPrincipal, StarPrincipal or ArnPrincipal(\'*\'))';
+
+  test.each(anyone)('%s is refused by every grant, also in an environment-agnostic stack', (_name, principal) => {
+    for (const stack of [synth().stack, new Stack(new App(), 'Agnostic')]) {
+      const backend = stack.node.tryFindChild('Backend') as TerraformStateBackend ?? new TerraformStateBackend(stack, 'Backend');
+      expect(() => backend.grantStateReadWrite(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grantStateRead(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grantDiscoveryRead(principal())).toThrow(anyoneMessage);
+    }
+  });
+
+  const beyond: Array<[string, (stack: Stack) => iam.IPrincipal, string]> = [
+    ['an OrganizationPrincipal', () => new iam.OrganizationPrincipal(ORG), 'any principal that meets its conditions on aws:PrincipalOrgID'],
+    ['a ServicePrincipal', () => new iam.ServicePrincipal('codebuild.amazonaws.com'), 'the service principal codebuild.amazonaws.com'],
+    ['a ServicePrincipal with conditions', () => new iam.ServicePrincipal('codebuild.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': '111111111111' } },
+    }), 'the service principal codebuild.amazonaws.com'],
+    ['a CompositePrincipal with a member of another account', () => new iam.CompositePrincipal(
+      new iam.AccountPrincipal('111111111111'), new iam.AccountPrincipal('222222222222')), 'is in account 222222222222'],
+    ['a role of a stack in another account', (stack) => {
+      const other = new Stack(stack.node.root as App, 'Other', { env: { account: '333333333333', region: 'eu-west-1' } });
+      return new iam.Role(other, 'Pipeline', { assumedBy: new iam.AccountRootPrincipal() });
+    }, 'is in account 333333333333'],
+    ['a WebIdentityPrincipal', () => new iam.WebIdentityPrincipal('token.actions.githubusercontent.com'), 'the federated principal token.actions.githubusercontent.com'],
+  ];
+
+  test.each(beyond)('%s is judged as reaching beyond this account (refused with KMS_MANAGED)', (_name, principal, who) => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    const grantee = principal(stack);
+    expect(() => backend.grantStateRead(grantee)).toThrow(who);
+    expect(() => backend.grantStateRead(grantee)).toThrow('but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
+  });
+
+  test.each(beyond)('grantDiscoveryRead refuses %s', (_name, principal, who) => {
+    const { stack, backend } = synth();
+    expect(() => backend.grantDiscoveryRead(principal(stack))).toThrow(who);
+  });
+
+  test('principals of this account are not cross-account, however they are written', () => {
+    const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
+    for (const principal of [
+      new iam.AccountRootPrincipal(),
+      new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }),
+      new iam.ArnPrincipal('arn:aws:iam::111111111111:role/ci'),
+      new iam.CompositePrincipal(new iam.AccountPrincipal('111111111111'), new iam.ArnPrincipal('arn:aws:iam::111111111111:role/ci')),
+      new iam.AccountPrincipal('111111111111').withConditions({ StringEquals: { 'aws:PrincipalTag/team': 'platform' } }),
+    ]) {
+      expect(backend.grantStateReadWrite(principal).success).toBe(true);
+    }
   });
 });

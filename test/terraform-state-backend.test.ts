@@ -172,9 +172,24 @@ describe('access logs', () => {
     Template.fromStack(logStack).hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
         Principal: { Service: 'logging.s3.amazonaws.com' },
-        Condition: { ArnLike: { 'aws:SourceArn': 'arn:*:s3:::terraform-state-123456789012-eu-west-1' } },
+        Condition: {
+          ArnLike: { 'aws:SourceArn': 'arn:*:s3:::terraform-state-123456789012-eu-west-1' },
+          StringEquals: { 'aws:SourceAccount': '123456789012' },
+        },
       })]) },
     });
+  });
+
+  test('go to a log bucket in another stack narrowed to the account when the bucket name is a token', () => {
+    const app = new App();
+    const logStack = new Stack(app, 'Logs');
+    const logs = new s3.Bucket(logStack, 'Central', { objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED });
+    new TerraformStateBackend(new Stack(app, 'Stack'), 'Backend', { serverAccessLogsBucket: logs });
+    app.synth();
+    const statement = Object.values<any>(Template.fromStack(logStack).findResources('AWS::S3::BucketPolicy'))[0]
+      .Properties.PolicyDocument.Statement.find((st: any) => st.Principal?.Service === 'logging.s3.amazonaws.com');
+    // S3 delivers access logs only to a bucket of the source bucket's own account.
+    expect(statement.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
   });
 
   test('can be turned off, with a warning', () => {
@@ -187,7 +202,7 @@ describe('access logs', () => {
 });
 
 describe('lock table', () => {
-  test('has only the LockID string key, on-demand billing, PITR, deletion protection and SSE, and is retained', () => {
+  test('has only the LockID string key, on-demand billing, PITR, deletion protection and the AWS owned key, and is retained', () => {
     const { template } = synth();
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
@@ -202,7 +217,7 @@ describe('lock table', () => {
         TimeToLiveSpecification: Match.absent(),
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
-        SSESpecification: { SSEEnabled: true },
+        SSESpecification: { SSEEnabled: false },
       },
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
