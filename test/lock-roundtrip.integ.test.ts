@@ -320,19 +320,30 @@ describe.each(STACKS)('Terraform DynamoDB lock protocol on the %s lock table', (
       .rejects.toBeInstanceOf(LockError);
     expect(waits0).toEqual([]);
 
-    // a timeout of 25 units: waits 1, 2, 4, 8, then 16 cut short by the deadline, then gives up
-    const unitMs = 20;
+    // a timeout of 25 units: waits 1, 2, 4, 8, then 16 cut short by the deadline, then gives up.
+    // Time is virtual here and moves only while the client waits, so the schedule does not
+    // depend on how long DynamoDB Local takes to answer on a loaded machine (it did: 4 of the
+    // 5 waits fitted a real 25-unit budget at load 10); every try still goes to DynamoDB Local.
+    const unitMs = 1000;
+    let clock = 0;
     const waits: number[] = [];
-    const started = Date.now();
+    const slept: number[] = [];
     const err = await client({ key }).lockWithTimeout(newLockInfo({ who: 'late@ci' }), 25 * unitMs, {
       unitMs,
+      now: () => clock,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
       onWait: (d) => waits.push(d),
     }).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(25 * unitMs - 2);
     expect(err).toBeInstanceOf(LockError);
     expect((err as LockError).info).toEqual(holderInfo);
     expect((err as LockError).message).toContain(`ID:        ${holderId}`);
     expect(waits).toEqual([1, 2, 4, 8, 16].map((n) => n * unitMs));
+    // The last wait is cut to what is left of the deadline (25 - 15 = 10 units), then it gives up.
+    expect(slept).toEqual([1, 2, 4, 8, 10].map((n) => n * unitMs));
+    expect(clock).toBe(25 * unitMs);
 
     expect((await rawItem(`${BUCKET}/${key}`))?.Info?.S).toBe(marshalLockInfo(holderInfo));
     await holder.unlock(holderId);
