@@ -191,12 +191,19 @@ async function fixDigest(ctx: CommandContext, options: DigestOptions): Promise<F
         result = { action: 'deleted', lockId: info.ID };
       }
     } catch (e) {
-      if (isConditionFailed(e)) {
+      if (!isConditionFailed(e)) {
+        throw awsError(e, call);
+      }
+      // The SDK retries a write whose answer was lost; the retry's condition then meets the
+      // write itself. A digest that is now what this tool wrote (or gone, when it deleted
+      // it) is that write.
+      const now = await readDigest(ops, statePath);
+      if (now.raw !== (state ? state.md5 : undefined)) {
         throw new CliError(`the digest of ${statePath} changed while this tool held the lock (someone writes without the lock?); `
           + `it was not rewritten. Check again: ${ctx.suggest(['digest', options.key, ...(options.workspace ? ['--workspace', options.workspace] : [])])}`,
         ExitCode.REFUSED);
       }
-      throw awsError(e, call);
+      result = state ? { action: 'written', md5: state.md5, lockId: info.ID } : { action: 'deleted', lockId: info.ID };
     }
   } catch (e) {
     failure = e;

@@ -109,17 +109,24 @@ async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held:
 
   // Conditioned on the version just read: a writer that ignores the lock (-lock=false) is not overwritten.
   const condition = current ? { IfMatch: current.etag } : { IfNoneMatch: '*' };
-  let put;
+  let newVersionId: string | undefined;
   try {
-    put = await ops.s3.send(new PutObjectCommand({
+    const put = await ops.s3.send(new PutObjectCommand({
       Bucket: bucket, Key: statePath, Body: body, ContentType: 'application/json', ...encryptionParams(backend), ...condition,
     }));
+    newVersionId = put.VersionId;
   } catch (e) {
-    if (isConditionFailed(e) || (current && isNoSuchKey(e))) {
+    if (!isConditionFailed(e) && !(current && isNoSuchKey(e))) {
+      throw awsError(e, { action: 's3:PutObject', resource: s3Arn(bucket, statePath) });
+    }
+    // The SDK retries a write whose answer was lost; the retry's condition then meets the
+    // write itself. The state holding exactly these bytes is that write.
+    const now = await getObject(ops.s3, bucket, statePath).catch(() => undefined);
+    if (now?.md5 !== md5) {
       throw new CliError(`${objectUrl} changed while this tool held its lock (someone writes without the lock?); nothing was written. `
         + `Look at the versions, then run the restore again: ${ctx.suggest(historyArgs(options))}`, ExitCode.REFUSED);
     }
-    throw awsError(e, { action: 's3:PutObject', resource: s3Arn(bucket, statePath) });
+    newVersionId = now.versionId;
   }
   let digestItem: string | undefined;
   if (backend.table && ops.dynamodb) {
@@ -130,7 +137,7 @@ async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held:
         Item: { LockID: { S: digestItem! }, Digest: { S: md5 } },
       })));
     } catch (e) {
-      throw new CliError(`${objectUrl} was restored (new version ${put.VersionId}), but its digest was not written, so Terraform will refuse it `
+      throw new CliError(`${objectUrl} was restored (new version ${newVersionId}), but its digest was not written, so Terraform will refuse it `
         + `until it is: ${(e as Error).message}\nFix it with: ${ctx.suggest(['digest', ...keyArgs(options), '--fix'])}`, ExitCode.FAILURE);
     }
   }
@@ -146,7 +153,7 @@ async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held:
     replacedVersionId: current?.versionId ?? null,
     replacedSerial: currentState?.serial ?? null,
     replacedLineage: currentState?.lineage ?? null,
-    newVersionId: put.VersionId ?? null,
+    newVersionId: newVersionId ?? null,
     size: body.length,
     md5,
     encryption: enc.ServerSideEncryption ? `${enc.ServerSideEncryption}${enc.SSEKMSKeyId ? ` (${enc.SSEKMSKeyId})` : ''}` : null,

@@ -220,6 +220,7 @@ export type Removal = 'removed' | 'already-gone';
  */
 export async function removeLock(ops: Ops, lock: FoundLock): Promise<Removal> {
   const { bucket, table, region } = ops.backend;
+  let failed: unknown;
   try {
     if (lock.kind === 'dynamodb') {
       await ops.dynamodb!.send(new DeleteItemCommand({
@@ -238,14 +239,22 @@ export async function removeLock(ops: Ops, lock: FoundLock): Promise<Removal> {
         ? { action: 'dynamodb:DeleteItem', resource: tableResource(table!, region) }
         : { action: 's3:DeleteObject', resource: s3Arn(bucket, lock.location) });
     }
+    failed = e;
   }
   // The condition failed: the lock is gone, or is another lock now.
   const now = lock.kind === 'dynamodb' ? await readLockItem(ops, lock.statePath) : await readLockFile(ops, lock.statePath);
   if (!now) {
-    return 'already-gone';
+    // A failure on the SDK's retry of this very delete (its first answer was lost) means
+    // the first attempt removed the lock.
+    return retried(failed) ? 'removed' : 'already-gone';
   }
   throw new CliError(`the lock on ${lock.statePath} changed after it was read, so it was not removed:\n${describeLock(ops, now)}`,
     ExitCode.REFUSED, { lock: lockJson(ops, now) });
+}
+
+/** True when the SDK sent the request more than once (it retried after an error or a lost answer). */
+function retried(e: unknown): boolean {
+  return ((e as { $metadata?: { attempts?: number } })?.$metadata?.attempts ?? 1) > 1;
 }
 
 /** A lock as --json shows it. */

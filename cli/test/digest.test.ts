@@ -89,6 +89,19 @@ describe('digest', () => {
     expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
   });
 
+  test('--fix: the digest write met again by the SDK\'s retry (its answer was lost) counts as written', async () => {
+    const { aws } = overwritten();
+    aws.dynamodb.before('PutItemCommand', (cmd) => {
+      // The first attempt lands, its answer is lost; the retry's condition (Digest = :old) fails.
+      if (cmd.input.Item.Digest) aws.dynamodb.putRaw(TABLE, cmd.input.Item);
+    }, { once: false });
+    const r = await run(['digest', 'terraform.tfstate', '--fix', ...BACKEND_FLAGS], aws);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.out).toContain(`Fixed: the digest is now ${md5(tfState(2, 'edited by hand'))} (the state object's MD5)`);
+    expect(aws.dynamodb.item(TABLE, DIGEST_ID)?.Digest?.S).toBe(md5(tfState(2, 'edited by hand')));
+  });
+
   test('a digest without a state object: exit 5; --fix deletes the digest', async () => {
     const { aws } = overwritten();
     aws.s3.remove(BUCKET, 'terraform.tfstate');

@@ -245,6 +245,11 @@ export class FakeDynamoDB extends FakeClient {
     this.table(table).set(item.LockID.S!, item);
   }
 
+  /** Deletes an item as another client would (no condition). */
+  deleteRaw(table: string, lockId: string): void {
+    this.table(table).delete(lockId);
+  }
+
   private table(name: string): Map<string, Item> {
     const t = this.tables.get(name);
     if (!t) throw awsFault('ResourceNotFoundException', 400, 'Requested resource not found');

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { ExitCode } from '../src/errors';
 import { unmarshalLockInfo } from '../src/lock-info';
-import { fakeAws } from './fake-aws';
+import { awsFault, fakeAws } from './fake-aws';
 import { BACKEND_FLAGS, BUCKET, LINEAGE, run, TABLE, terraformLock, tfState } from './helpers';
 
 const md5 = (s: string | Buffer) => createHash('md5').update(s).digest('hex');
@@ -184,6 +184,47 @@ describe('restore', () => {
     const r = await run(['restore', 'terraform.tfstate', '--version-id', v1, ...BACKEND_FLAGS], aws);
     expect(r.code).toBe(ExitCode.OK);
     expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
+  });
+
+  test('the state write met again by the SDK\'s retry (its answer was lost) counts as written: digest written, exit 0', async () => {
+    const { aws, v1 } = backendWithHistory();
+    let landed = '';
+    aws.s3.before('PutObjectCommand', (cmd) => {
+      // The first attempt lands, its answer is lost; the retry's If-Match meets the new ETag (412).
+      if (cmd.input.Key === 'terraform.tfstate') landed = aws.s3.put(BUCKET, 'terraform.tfstate', cmd.input.Body, { sse: cmd.input.ServerSideEncryption });
+    });
+    const r = await run(['restore', 'terraform.tfstate', '--version-id', v1, ...BACKEND_FLAGS], aws);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    const state = aws.s3.current(BUCKET, 'terraform.tfstate')!;
+    expect(state.versionId).toBe(landed);
+    expect(state.body!.toString()).toBe(tfState(1, 'one').replace('"serial": 1,', '"serial": 4,'));
+    expect(r.out).toContain(`  written:   version ${landed}, serial 4,`);
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate-md5`)?.Digest?.S).toBe(md5(state.body!));
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
+  });
+
+  test('its lock release met again by the SDK\'s retry (its answer was lost) counts as released: exit 0', async () => {
+    const { aws, v1 } = backendWithHistory();
+    aws.dynamodb.before('DeleteItemCommand', (cmd) => {
+      // The first attempt deletes the item, its answer is lost; the retry's condition fails.
+      aws.dynamodb.deleteRaw(TABLE, cmd.input.Key.LockID.S);
+      throw Object.assign(awsFault('ConditionalCheckFailedException', 400, 'The conditional request failed'), { $metadata: { httpStatusCode: 400, attempts: 2 } });
+    });
+    const r = await run(['restore', 'terraform.tfstate', '--version-id', v1, ...BACKEND_FLAGS], aws);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
+  });
+
+  test('a lock removed by someone else while it held it (no retry involved) is still reported: exit 1 after the restore', async () => {
+    const { aws, v1 } = backendWithHistory();
+    aws.dynamodb.before('DeleteItemCommand', (cmd) => {
+      aws.dynamodb.deleteRaw(TABLE, cmd.input.Key.LockID.S);
+    });
+    const r = await run(['restore', 'terraform.tfstate', '--version-id', v1, ...BACKEND_FLAGS], aws);
+    expect(r.code).toBe(ExitCode.FAILURE);
+    expect(r.err).toMatch(/the restore was done, but: this tool's lock item on terraform\.tfstate \(ID [0-9a-f-]{36}\) was removed by someone else while it held it/);
   });
 
   test('another lineage is refused unless --allow-other-lineage; its serial is kept', async () => {

@@ -19,7 +19,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetBucketEncryptionCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { buildBootstrapApp } from '../../bin/app';
 import { cdk, E2E_REGION } from '../support/cdk-cli';
@@ -30,7 +30,7 @@ import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS } from '../support
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
   Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
-  objectExists, recordedRun, runners, StaleLock, staleLock, reportMotoTrouble, writeTimings,
+  objectExists, overwriteState, recordedRun, runners, StaleLock, staleLock, reportMotoTrouble, ScenarioRuns, writeTimings,
 } from './scenarios';
 
 const STACK = 'TerraformStateBackend';
@@ -115,17 +115,12 @@ async function digestScenario(b: Backend): Promise<Digest> {
   const [dir] = runners(b, 'digest', ['runner'], [`key=${statePath}`]);
   must(await dir.init());
   must(await dir.apply({ run: 'before-tamper' }));
-  const before = await getObject(b, statePath);
-  const stored = await digestItem(b, statePath);
-  // Someone writes the state without Terraform (and so without updating the digest item).
-  const state = JSON.parse(before!.body) as { serial: number };
-  const tampered = `${JSON.stringify({ ...state, serial: state.serial + 1 }, undefined, 2)}\n`;
-  await b.s3.send(new PutObjectCommand({ Bucket: b.bucket, Key: statePath, Body: tampered }));
+  const { stored, md5: tamperedMd5 } = await overwriteState(b, statePath);
   // Terraform re-reads for a fixed 10 s (consistencyRetryTimeout, not configurable) before it
   // refuses; this scenario runs beside the others so the wait overlaps theirs.
   const plan = await dir.run(['plan', '-input=false', '-lock-timeout=0s']);
   const after = await locks(b, statePath);
-  return { statePath, stored, tamperedMd5: md5(tampered), plan, after, durationMs: Date.now() - t0 };
+  return { statePath, stored, tamperedMd5, plan, after, durationMs: Date.now() - t0 };
 }
 
 /** The version of the terraform on PATH ('' when there is none). */
@@ -146,20 +141,13 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
   let params: Record<string, string>;
   let backend: Backend;
   let expectedConfig: string;
-  const timings: Record<string, number> = {};
-  const started: Array<Promise<unknown>> = [];
+  const runs = new ScenarioRuns();
+  const timings = runs.timings;
   let applied: Promise<Applied>;
   let contended: Promise<Contention>;
   let stale: Promise<StaleLock>;
   let workspaces: Promise<Workspaces>;
   let digest: Promise<Digest>;
-
-  /** Starts a scenario now; its test awaits it. */
-  function begin<T extends { durationMs: number }>(name: string, p: Promise<T>): Promise<T> {
-    const timed = p.then((r) => { timings[name] = r.durationMs; return r; });
-    started.push(timed.catch(() => undefined));
-    return timed;
-  }
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -199,15 +187,15 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
       emulatorConfig: emulatorBackendConfig({ s3: moto.endpoint, dynamodb: moto.endpoint, sts: moto.endpoint }),
     };
     // Scenarios 2 to 6 each work on their own state key; they run side by side.
-    applied = begin('2-apply', applyScenario(backend));
-    contended = begin('3-contention', contention(backend, 'contention/terraform.tfstate', ['key=contention/terraform.tfstate']));
-    stale = begin('4-stale-lock', staleLock(backend, 'stale/terraform.tfstate', ['key=stale/terraform.tfstate']));
-    workspaces = begin('5-workspaces', workspaceScenario(backend));
-    digest = begin('6-digest', digestScenario(backend));
+    applied = runs.begin('2-apply', applyScenario(backend));
+    contended = runs.begin('3-contention', contention(backend, 'contention/terraform.tfstate', ['key=contention/terraform.tfstate']));
+    stale = runs.begin('4-stale-lock', staleLock(backend, 'stale/terraform.tfstate', ['key=stale/terraform.tfstate']));
+    workspaces = runs.begin('5-workspaces', workspaceScenario(backend));
+    digest = runs.begin('6-digest', digestScenario(backend));
   }, 150_000);
 
   afterAll(async () => {
-    await Promise.all(started);
+    await runs.settled();
     await killAll();
     aws?.destroy();
     await moto?.stop();
@@ -324,7 +312,7 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
   });
 
   test('10. retention: cdk destroy --force leaves the bucket, its state and the table in place', async () => {
-    await Promise.all(started);
+    await runs.settled();
     const before = await getObject(backend, DEFAULT_KEY);
     const digestBefore = await digestItem(backend, DEFAULT_KEY);
     expect(before).toBeDefined();

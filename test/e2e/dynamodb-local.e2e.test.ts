@@ -20,7 +20,7 @@ import { MOTO_ACCOUNT, MotoServer, startMotoServer } from '../support/moto-serve
 import { killAll } from '../support/processes';
 import { emulatorBackendConfig } from '../support/terraform';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
-import { Backend, Contention, contention, emulatorClients, EmulatorClients, must, reportMotoTrouble, StaleLock, staleLock, writeTimings } from './scenarios';
+import { Backend, Contention, contention, emulatorClients, EmulatorClients, must, reportMotoTrouble, ScenarioRuns, StaleLock, staleLock, writeTimings } from './scenarios';
 
 /** DynamoDB Local keeps one database per access key (letters and digits only): this one is not the integration test's. */
 const ACCESS_KEY = 'e2eDynamoDbLocal';
@@ -34,16 +34,10 @@ describeWithTools(E2E_TOOLS, 'Terraform\'s DynamoDB lock on DynamoDB Local (AWS\
   let ddb: DynamoDBClient;
   let root: string;
   let backend: Backend;
-  const timings: Record<string, number> = {};
-  const started: Array<Promise<unknown>> = [];
+  const runs = new ScenarioRuns();
+  const timings = runs.timings;
   let contended: Promise<Contention>;
   let stale: Promise<StaleLock>;
-
-  function begin<T extends { durationMs: number }>(name: string, p: Promise<T>): Promise<T> {
-    const timed = p.then((r) => { timings[name] = r.durationMs; return r; });
-    started.push(timed.catch(() => undefined));
-    return timed;
-  }
 
   beforeAll(async () => {
     const endpoint = process.env.DYNAMODB_LOCAL_ENDPOINT;
@@ -83,12 +77,12 @@ describeWithTools(E2E_TOOLS, 'Terraform\'s DynamoDB lock on DynamoDB Local (AWS\
       emulatorConfig: emulatorBackendConfig({ s3: moto.endpoint, dynamodb: endpoint, sts: moto.endpoint }),
       accessKeyId: ACCESS_KEY,
     };
-    contended = begin('11-3-contention', contention(backend, 'contention/terraform.tfstate', ['key=contention/terraform.tfstate']));
-    stale = begin('11-4-stale-lock', staleLock(backend, 'stale/terraform.tfstate', ['key=stale/terraform.tfstate']));
+    contended = runs.begin('11-3-contention', contention(backend, 'contention/terraform.tfstate', ['key=contention/terraform.tfstate']));
+    stale = runs.begin('11-4-stale-lock', staleLock(backend, 'stale/terraform.tfstate', ['key=stale/terraform.tfstate']));
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(started);
+    await runs.settled();
     await killAll();
     aws?.destroy();
     ddb?.destroy();

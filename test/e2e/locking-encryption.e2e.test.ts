@@ -31,7 +31,7 @@ import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS } from '../support
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
   Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
-  recordedRun, runners, waitForLocks, reportMotoTrouble, writeTimings,
+  recordedRun, runners, waitForLocks, reportMotoTrouble, ScenarioRuns, writeTimings,
 } from './scenarios';
 import { addVariants, BOTH_KMS_MANAGED, LOCKFILE_KMS, MIGRATION, migrationProps } from './variants';
 
@@ -71,17 +71,11 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
   const params: Record<string, Record<string, string>> = {};
   const resources: Record<string, StackResourceSummary[]> = {};
   const expected: Record<string, string> = {};
-  const timings: Record<string, number> = {};
-  const started: Array<Promise<unknown>> = [];
+  const runs = new ScenarioRuns();
+  const timings = runs.timings;
   let lockfileRun: Promise<Contention>;
   let bothRun: Promise<Contention>;
   let migration: Promise<Migration>;
-
-  function begin<T extends { durationMs: number }>(name: string, p: Promise<T>): Promise<T> {
-    const timed = p.then((r) => { timings[name] = r.durationMs; return r; });
-    started.push(timed.catch(() => undefined));
-    return timed;
-  }
 
   /** The published config of stack `id` and what its construct renders, evaluated in moto's account and region. */
   async function readStack(id: string, stack: TerraformStateBackendStack): Promise<{ published: string; expected: string }> {
@@ -206,13 +200,13 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
       expected[id] = evaluated;
       backends[id] = backendOf(id, stack, published);
     }
-    lockfileRun = begin('7a-8-lockfile-kms', contention(backends[LOCKFILE_KMS], KEY));
-    bothRun = begin('7b-8-both-kms-managed', contention(backends[BOTH_KMS_MANAGED], KEY));
-    migration = begin('9-8-migration', migrate());
+    lockfileRun = runs.begin('7a-8-lockfile-kms', contention(backends[LOCKFILE_KMS], KEY));
+    bothRun = runs.begin('7b-8-both-kms-managed', contention(backends[BOTH_KMS_MANAGED], KEY));
+    migration = runs.begin('9-8-migration', migrate());
   }, 150_000);
 
   afterAll(async () => {
-    await Promise.all(started);
+    await runs.settled();
     await killAll();
     aws?.destroy();
     await moto?.stop();

@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { E2E_REGION } from '../support/cdk-cli';
 import { ProcessResult, TrackedProcess } from '../support/processes';
@@ -130,6 +130,13 @@ export async function waitForLocks(b: Backend, statePath: string, holder: Tracke
   }
 }
 
+/**
+ * In the log of a Terraform run with `TF_LOG=DEBUG`: a lock attempt refused because the
+ * lock is held (DynamoDB's failed condition, or S3's 412 on the lock file). Terraform
+ * 1.11's s3 backend logs "Attempting to lock remote state", then the failed request.
+ */
+export const REFUSED_LOCK_ATTEMPT = /Attempting to lock remote state[\s\S]*?request failed with unretryable error[^\n]*(ConditionalCheckFailedException|StatusCode: 412)/;
+
 /** Go's time.Time as Terraform prints it: `2026-11-26 19:18:52.653327109 +0000 UTC`. */
 function printedTime(s: string): number {
   const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)? \+0000 UTC$/.exec(s);
@@ -246,6 +253,30 @@ export interface StaleLock {
   readonly durationMs: number;
 }
 
+/** What a Terraform killed while it held the lock left behind. */
+export interface KilledHolder {
+  /** The locks while it ran. */
+  readonly held: Locks;
+  /** The run, killed with SIGKILL. */
+  readonly killed: ProcessResult;
+  /** The locks after the kill. */
+  readonly left: Locks;
+}
+
+/**
+ * Starts an apply in `dir` (initialised) that holds the lock on `statePath` until it is
+ * killed, waits until it holds every lock the backend is configured for, and kills it
+ * with SIGKILL (a CI runner that died): Terraform cannot release its lock.
+ */
+export async function killWhileLocked(b: Backend, statePath: string, dir: TerraformDir): Promise<KilledHolder> {
+  const victim = dir.startApply({ run: 'victim', sleep: 60 });
+  const held = await waitForLocks(b, statePath, victim);
+  victim.kill('SIGKILL');
+  const killed = await victim.done;
+  const left = await locks(b, statePath);
+  return { held, killed, left };
+}
+
 /**
  * A stale lock: a Terraform killed with SIGKILL while it holds the lock leaves the
  * lock; the next run fails on it; `force-unlock -force` with the ID from that error
@@ -255,11 +286,7 @@ export async function staleLock(b: Backend, statePath: string, settings: readonl
   const t0 = Date.now();
   const [victimDir, rescuerDir] = runners(b, 'stale', ['victim', 'rescuer'], settings);
   await Promise.all([victimDir, rescuerDir].map(async (d) => must(await d.init())));
-  const victim = victimDir.startApply({ run: 'victim', sleep: 60 });
-  const held = await waitForLocks(b, statePath, victim);
-  victim.kill('SIGKILL');
-  const killed = await victim.done;
-  const left = await locks(b, statePath);
+  const { held, killed, left } = await killWhileLocked(b, statePath, victimDir);
   const blocked = await rescuerDir.run(['plan', '-input=false', '-lock-timeout=0s']);
   const printedId = printedLockInfo(blocked.output)?.ID;
   const unlock = await rescuerDir.run(['force-unlock', '-force', printedId ?? 'no-id-printed']);
@@ -268,12 +295,36 @@ export async function staleLock(b: Backend, statePath: string, settings: readonl
   return { statePath, held, killed, left, blocked, printedId, unlock, cleared, planAfter, durationMs: Date.now() - t0 };
 }
 
-/** The `run` value recorded in a state file for MAIN_TF's resource. */
+/** A state overwritten behind Terraform's back, and the digest Terraform had stored for it. */
+export interface Overwritten {
+  /** The digest item before (Terraform's MD5 of the state it wrote). */
+  readonly stored?: string;
+  /** What the state object holds now. */
+  readonly body: string;
+  readonly md5: string;
+}
+
+/**
+ * Someone writes the state without Terraform (and so without updating the digest item):
+ * the same state with the next serial. Terraform then refuses it with "state data in S3
+ * does not have the expected content".
+ */
+export async function overwriteState(b: Backend, statePath: string): Promise<Overwritten> {
+  const before = await getObject(b, statePath);
+  if (!before) throw new Error(`no state at ${statePath} to overwrite`);
+  const stored = await digestItem(b, statePath);
+  const state = JSON.parse(before.body) as { serial: number };
+  const body = `${JSON.stringify({ ...state, serial: state.serial + 1 }, undefined, 2)}\n`;
+  await b.s3.send(new PutObjectCommand({ Bucket: b.bucket, Key: statePath, Body: body }));
+  return { stored, body, md5: md5(body) };
+}
+
+/** The `run` value recorded in a state file for MAIN_TF's resource `terraform_data.this`. */
 export function recordedRun(state: string | undefined): string | undefined {
   if (state === undefined) return undefined;
   type Instance = { attributes: { triggers_replace?: { value?: string } } };
-  const parsed = JSON.parse(state) as { resources?: Array<{ type: string; instances: Instance[] }> };
-  const resource = parsed.resources?.find((r) => r.type === 'terraform_data');
+  const parsed = JSON.parse(state) as { resources?: Array<{ type: string; name: string; instances: Instance[] }> };
+  const resource = parsed.resources?.find((r) => r.type === 'terraform_data' && r.name === 'this');
   return resource?.instances[0]?.attributes.triggers_replace?.value;
 }
 
@@ -312,4 +363,29 @@ export async function discoveryParameters(ssm: SSMClient, prefix: string): Promi
 export function writeTimings(file: string, timings: Record<string, number>): void {
   const target = process.env.E2E_TIMINGS_FILE;
   if (target) fs.appendFileSync(target, `${JSON.stringify({ file, ...timings })}\n`);
+}
+
+/**
+ * The scenarios of one test file, started side by side (in beforeAll) and each awaited
+ * by its test, with each one's wall time for writeTimings.
+ */
+export class ScenarioRuns {
+  /** Wall times by name: the scenarios' and any the file adds (`motoStart`, `cdkDeploy`). */
+  readonly timings: Record<string, number> = {};
+  private readonly started: Array<Promise<unknown>> = [];
+
+  /** Starts a scenario now; its test awaits the returned promise. */
+  begin<T extends { durationMs: number }>(name: string, p: Promise<T>): Promise<T> {
+    const timed = p.then((r) => {
+      this.timings[name] = r.durationMs;
+      return r;
+    });
+    this.started.push(timed.catch(() => undefined));
+    return timed;
+  }
+
+  /** Resolves when every scenario started so far has ended, failed or not. */
+  async settled(): Promise<void> {
+    await Promise.all(this.started);
+  }
 }

@@ -29,6 +29,8 @@ export interface TrackedProcess {
   /** Signals the whole process group. */
   kill(signal?: NodeJS.Signals): void;
   exited(): boolean;
+  /** stdout and stderr interleaved, as far as they have arrived (colour codes removed). */
+  outputSoFar(): string;
 }
 
 export interface StartOptions {
@@ -122,9 +124,31 @@ export function startProcess(file: string, args: string[], opts: StartOptions): 
     // 'close' (not 'exit'): all output has been read by then.
     child.on('close', (code, signal) => finish(code, signal));
   });
-  const tracked: TrackedProcess = { pid: child.pid ?? -1, child, startedAt, done, exited, kill };
+  const outputSoFar = () => stripAnsi(output);
+  const tracked: TrackedProcess = { pid: child.pid ?? -1, child, startedAt, done, exited, kill, outputSoFar };
   live.add(tracked);
   return tracked;
+}
+
+/**
+ * Waits until the running process has printed something that matches `pattern`, and
+ * returns the match. Fails (with the process's output) if it exits first or after
+ * `timeoutMs`; the process keeps running either way.
+ */
+export async function waitForOutput(p: TrackedProcess, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = pattern.exec(p.outputSoFar());
+    if (m) return m;
+    if (p.exited()) {
+      const r = await p.done;
+      throw new Error(`${r.command} ended without printing ${pattern}:\n${r.output}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${pattern} did not appear within ${timeoutMs} ms in the output of pid ${p.pid}:\n${p.outputSoFar()}`);
+    }
+    await new Promise<void>((r) => setTimeout(r, 50));
+  }
 }
 
 /** Starts a process and waits for it to exit. */

@@ -11,7 +11,10 @@ import { cleanEnv, ProcessResult, startProcess, TrackedProcess } from './process
 /**
  * The configuration every runner applies: one built-in `terraform_data` resource (no
  * provider download), replaced when `run` changes, whose `local-exec` provisioner
- * sleeps `sleep` seconds while Terraform holds the state lock.
+ * keeps Terraform running, holding the state lock: `sleep` seconds, or until the file
+ * `hold_until` exists (a hold the test ends when it chooses, without racing a timer).
+ * `extra_resources` adds that many more resources, so two states can differ in what
+ * `terraform state list` shows.
  */
 export const MAIN_TF = `terraform {
   backend "s3" {}
@@ -27,17 +30,40 @@ variable "sleep" {
   default = 0
 }
 
+variable "hold_until" {
+  type    = string
+  default = ""
+}
+
+variable "extra_resources" {
+  type    = number
+  default = 0
+}
+
 resource "terraform_data" "this" {
   triggers_replace = var.run
 
   provisioner "local-exec" {
-    command = "sleep \${var.sleep}"
+    command = var.hold_until == "" ? "sleep \${var.sleep}" : "while [ ! -e '\${var.hold_until}' ]; do sleep 0.1; done"
   }
+}
+
+resource "terraform_data" "extra" {
+  count = var.extra_resources
 }
 `;
 
 /** The resource address in MAIN_TF. */
 export const RESOURCE_ADDRESS = 'terraform_data.this';
+
+/** The variables of MAIN_TF a run sets (unset: their defaults). */
+export interface MainTfVars {
+  readonly run?: string;
+  readonly sleep?: number;
+  /** A file path: the apply holds the lock until this file exists. */
+  readonly holdUntil?: string;
+  readonly extraResources?: number;
+}
 
 export interface EmulatorEndpoints {
   readonly s3: string;
@@ -117,9 +143,10 @@ export class TerraformDir {
   /**
    * Starts `terraform args` here (in its own process group, so a kill reaches
    * local-exec's sleep). The result's text has the diagnostics' frame removed.
+   * `env` adds to this runner's environment for this run only (e.g. `TF_LOG`).
    */
-  start(args: readonly string[], timeoutMs = 90_000): TrackedProcess {
-    const p = startProcess('terraform', [...args], { cwd: this.dir, env: this.env, timeoutMs });
+  start(args: readonly string[], timeoutMs = 90_000, env: NodeJS.ProcessEnv = {}): TrackedProcess {
+    const p = startProcess('terraform', [...args], { cwd: this.dir, env: { ...this.env, ...env }, timeoutMs });
     return { ...p, done: p.done.then(unframe) };
   }
 
@@ -146,13 +173,13 @@ export class TerraformDir {
   }
 
   /** `terraform apply` of MAIN_TF with the given variables. */
-  apply(vars: { run?: string; sleep?: number } = {}, extra: readonly string[] = []): Promise<ProcessResult> {
+  apply(vars: MainTfVars = {}, extra: readonly string[] = []): Promise<ProcessResult> {
     return this.run(applyArgs(vars, extra));
   }
 
   /** Starts an apply (see apply). */
-  startApply(vars: { run?: string; sleep?: number } = {}, extra: readonly string[] = []): TrackedProcess {
-    return this.start(applyArgs(vars, extra));
+  startApply(vars: MainTfVars = {}, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): TrackedProcess {
+    return this.start(applyArgs(vars, extra), undefined, env);
   }
 }
 
@@ -165,13 +192,18 @@ function unframe(r: ProcessResult): ProcessResult {
   return { ...r, stdout: unframeText(r.stdout), stderr: unframeText(r.stderr), output: unframeText(r.output) };
 }
 
-function applyArgs(vars: { run?: string; sleep?: number }, extra: readonly string[]): string[] {
+/** `-var` arguments for MAIN_TF's variables. */
+export function varArgs(vars: MainTfVars): string[] {
   return [
-    'apply', '-auto-approve', '-input=false',
     ...(vars.run !== undefined ? ['-var', `run=${vars.run}`] : []),
     ...(vars.sleep !== undefined ? ['-var', `sleep=${vars.sleep}`] : []),
-    ...extra,
+    ...(vars.holdUntil !== undefined ? ['-var', `hold_until=${vars.holdUntil}`] : []),
+    ...(vars.extraResources !== undefined ? ['-var', `extra_resources=${vars.extraResources}`] : []),
   ];
+}
+
+function applyArgs(vars: MainTfVars, extra: readonly string[]): string[] {
+  return ['apply', '-auto-approve', '-input=false', ...varArgs(vars), ...extra];
 }
 
 /** The holder that Terraform prints under "Lock Info:" with "Error acquiring the state lock". */
