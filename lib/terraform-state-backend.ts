@@ -41,8 +41,8 @@ export enum LockingMode {
   /**
    * A DynamoDB table (`dynamodb_table`), the classic lock that every Terraform
    * and OpenTofu version supports. Terraform's documentation deprecates
-   * `dynamodb_table` since 1.11 (the 1.11.4 binary prints no warning for it;
-   * later releases are reported to); OpenTofu does not.
+   * `dynamodb_table` since 1.11 (the 1.11.4 binary warns about it only when it
+   * applies a saved plan); OpenTofu does not.
    */
   DYNAMODB = 'DYNAMODB',
 

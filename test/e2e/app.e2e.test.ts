@@ -26,7 +26,7 @@ import { cdk, E2E_REGION } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';
 import { MotoServer, startMotoServer } from '../support/moto-server';
 import { killAll, ProcessResult } from '../support/processes';
-import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS } from '../support/terraform';
+import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS, varArgs } from '../support/terraform';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
   Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
@@ -43,6 +43,9 @@ interface Applied {
   readonly plan: ProcessResult;
   readonly apply: ProcessResult;
   readonly list: ProcessResult;
+  /** `plan -out` and `apply` of that saved plan, after the state above was read. */
+  readonly savedPlan: ProcessResult;
+  readonly savedApply: ProcessResult;
   readonly state?: { body: string; sse?: string };
   readonly digest?: string;
   readonly after: Locks;
@@ -58,7 +61,9 @@ async function applyScenario(b: Backend): Promise<Applied> {
   const apply = must(await dir.apply({ run: 'applied' }));
   const list = must(await dir.run(['state', 'list']));
   const [state, digest, after] = await Promise.all([getObject(b, DEFAULT_KEY), digestItem(b, DEFAULT_KEY), locks(b, DEFAULT_KEY)]);
-  return { init, plan, apply, list, state, digest, after, durationMs: Date.now() - t0 };
+  const savedPlan = must(await dir.run(['plan', '-input=false', '-out=saved.tfplan', ...varArgs({ run: 'saved-plan' })]));
+  const savedApply = must(await dir.run(['apply', '-input=false', 'saved.tfplan']));
+  return { init, plan, apply, list, savedPlan, savedApply, state, digest, after, durationMs: Date.now() - t0 };
 }
 
 interface Workspaces {
@@ -242,10 +247,10 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
   // README, "Deprecation": what this binary prints with `dynamodb_table` configured. Another
   // version may differ; the test then shows as skipped, and the README's claim needs checking.
   (version === '1.11.4' ? test : test.skip)(
-    `2b. Terraform 1.11.4 prints no warning for dynamodb_table: init, plan, apply, state list, workspace, destroy, force-unlock (found ${version || 'none'})`,
+    `2b. Terraform 1.11.4 warns that dynamodb_table is deprecated only when it applies a saved plan (found ${version || 'none'})`,
     async () => {
       const [a, w, s] = await Promise.all([applied, workspaces, stale]);
-      const runs = [a.init, a.plan, a.apply, a.list, ...w.commands, s.unlock, s.planAfter];
+      const runs = [a.init, a.plan, a.apply, a.list, a.savedPlan, ...w.commands, s.unlock, s.planAfter];
       expect(runs.map((r) => r.command.split(' ').slice(1, 3).join(' '))).toEqual(expect.arrayContaining([
         'init -input=false', 'plan -input=false', 'apply -auto-approve', 'state list', 'workspace new', 'workspace list', 'destroy -auto-approve',
         'workspace select', 'workspace delete', 'force-unlock -force',
@@ -253,6 +258,11 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
       for (const run of runs) {
         expect({ command: run.command, warning: /warning|deprecat/i.exec(run.output)?.[0] }).toEqual({ command: run.command, warning: undefined });
       }
+      // `apply PLANFILE` validates the backend configuration stored in the plan, and says it.
+      expect(a.savedApply.command).toMatch(/ apply -input=false saved\.tfplan$/);
+      expect(a.savedApply.output).toContain('Apply complete!');
+      expect(a.savedApply.output).toContain('Warning: Deprecated Parameter');
+      expect(a.savedApply.output).toContain('The parameter "dynamodb_table" is deprecated. Use parameter "use_lockfile"');
     });
 
   test('3. contention: a slow apply holds the lock; -lock-timeout=0s fails naming the holder; -lock-timeout=60s waits, then applies', async () => {
@@ -311,20 +321,22 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
     expect(r.after).toEqual({ item: undefined, file: undefined });
   });
 
-  test('10. retention: cdk destroy --force leaves the bucket, its state and the table in place', async () => {
+  test('10. retention: cdk destroy --force leaves the bucket, its state, the table and the discovery parameters in place', async () => {
     await runs.settled();
     const before = await getObject(backend, DEFAULT_KEY);
     const digestBefore = await digestItem(backend, DEFAULT_KEY);
+    const parametersBefore = await discoveryParameters(aws.ssm, PREFIX);
     expect(before).toBeDefined();
+    expect(Object.keys(parametersBefore).sort()).toEqual(['backend-config', 'bucket', 'lock-table', 'region']);
     const t0 = Date.now();
     // The assembly the deploy synthesized: the same template, no second synthesis.
     const destroy = await cdk(['destroy', '--force', '--app', path.join(root, 'cdk.out'), STACK], moto.endpoint);
     timings['10-destroy'] = Date.now() - t0;
     must(destroy);
     await expect(aws.cfn.send(new DescribeStacksCommand({ StackName: STACK }))).rejects.toThrow(/does not exist/);
-    // The discovery parameters (no retain policy) went with the stack: moto did act on the deletion.
-    expect(await discoveryParameters(aws.ssm, PREFIX)).toEqual({});
-    // What is RETAIN stayed, with the state.
+    // What is RETAIN stayed, with the state: the discovery parameters (retained with what they
+    // describe since issue 11), the bucket, its state, the table and the digest item.
+    expect(await discoveryParameters(aws.ssm, PREFIX)).toEqual(parametersBefore);
     await aws.s3.send(new HeadBucketCommand({ Bucket: backend.bucket }));
     expect(await getObject(backend, DEFAULT_KEY)).toEqual(before);
     const table = (await aws.ddb.send(new DescribeTableCommand({ TableName: backend.table }))).Table!;
