@@ -4,8 +4,9 @@
  * to Terraform's: OpenTofu releases a lock with a DeleteItem conditioned on
  * `Info = :info`, re-marshalling what it read.
  *
- * The same encoding lives in test/support/terraform-lock-client.ts (test code of the
- * construct package); cli/test/lock-info.test.ts checks that the two agree.
+ * The construct package's protocol tests (test/support/terraform-lock-client.ts) use
+ * this module too, so the lock items the tool writes are the ones those tests prove
+ * against DynamoDB Local.
  */
 import { randomUUID } from 'crypto';
 
@@ -65,12 +66,12 @@ export function marshalLockInfo(info: LockInfo): string {
  * unknown keys are ignored, missing ones stay zero, a wrongly-typed field is an error.
  */
 export function unmarshalLockInfo(data: string): LockInfo {
-  const parsed: unknown = JSON.parse(data);
+  const parsed: unknown = JSON.parse(data); // throws on "" like Go's "unexpected end of JSON input"
   if (parsed === null) {
     return zeroLockInfo();
   }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('not a JSON object');
+    throw new Error('json: cannot unmarshal non-object into Go value of type statemgr.LockInfo');
   }
   const info = zeroLockInfo();
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
@@ -79,7 +80,7 @@ export function unmarshalLockInfo(data: string): LockInfo {
       continue;
     }
     if (typeof value !== 'string') {
-      throw new Error(`field ${field} is a ${typeof value}, not a string`);
+      throw new Error(`json: cannot unmarshal ${typeof value} into Go struct field LockInfo.${field} of type string`);
     }
     info[field] = field === 'Created' ? normalizeGoTime(value) : value;
   }
@@ -95,6 +96,9 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
 /** Go's RFC3339Nano in UTC: trailing zeros of the fraction trimmed, no fraction when it is zero. */
 export function formatGoTime(epochMs: number, subMillisecondNanos = 0): string {
   const d = new Date(epochMs);
+  if (!Number.isInteger(subMillisecondNanos) || subMillisecondNanos < 0 || subMillisecondNanos > 999_999) {
+    throw new Error(`sub-millisecond nanoseconds out of range: ${subMillisecondNanos}`);
+  }
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   const nanos = d.getUTCMilliseconds() * 1_000_000 + subMillisecondNanos;
   const frac = nanos === 0 ? '' : `.${pad(nanos, 9).replace(/0+$/, '')}`;

@@ -12,19 +12,9 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 
-/** statemgr.LockInfo; `Created` is kept as Go marshals a time.Time (RFC3339Nano). */
-export interface LockInfo {
-  ID: string;
-  Operation: string;
-  Info: string;
-  Who: string;
-  Version: string;
-  Created: string;
-  Path: string;
-}
-
-const FIELDS: ReadonlyArray<keyof LockInfo> = ['ID', 'Operation', 'Info', 'Who', 'Version', 'Created', 'Path'];
-const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
+// Go's encoding of statemgr.LockInfo: one implementation, shared with the tfstate-ops CLI.
+import { formatGoTime, LockInfo, marshalLockInfo, normalizeGoTime, unmarshalLockInfo } from '../../cli/src/lock-info';
+export { formatGoTime, goJsonString, LockInfo, marshalLockInfo, normalizeGoTime, unmarshalLockInfo } from '../../cli/src/lock-info';
 
 /** A client for DynamoDB Local: same credentials and region everywhere, so all see one database. */
 export function localClient(endpoint: string): DynamoDBClient {
@@ -36,106 +26,10 @@ export function localClient(endpoint: string): DynamoDBClient {
 }
 
 // ---------------------------------------------------------------------------
-// Go encoding/json
-// ---------------------------------------------------------------------------
-
-const HEX = '0123456789abcdef';
-
-/** A string as Go's json.Marshal writes it (Go >= 1.22, HTML escaping on). */
-export function goJsonString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    switch (ch) {
-      case '"': out += '\\"'; continue;
-      case '\\': out += '\\\\'; continue;
-      case '\b': out += '\\b'; continue;
-      case '\f': out += '\\f'; continue;
-      case '\n': out += '\\n'; continue;
-      case '\r': out += '\\r'; continue;
-      case '\t': out += '\\t'; continue;
-      case '<': case '>': case '&':
-        out += `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`; continue;
-      case '\u2028': out += '\\u2028'; continue;
-      case '\u2029': out += '\\u2029'; continue;
-    }
-    if (c < 0x20) {
-      out += `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`;
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      // A lone surrogate reaches Go as invalid UTF-8, which it writes as U+FFFD.
-      out += '\\ufffd';
-    } else {
-      out += ch;
-    }
-  }
-  return out + '"';
-}
-
-/** statemgr.LockInfo.Marshal(): json.Marshal, fields in struct order, no spaces. */
-export function marshalLockInfo(info: LockInfo): string {
-  const created = normalizeGoTime(info.Created);
-  return `{${FIELDS.map((f) => `"${f}":${goJsonString(f === 'Created' ? created : info[f])}`).join(',')}}`;
-}
-
-/**
- * json.Unmarshal into a LockInfo: keys match exactly or case-insensitively,
- * unknown keys are ignored, missing ones stay zero, a wrongly-typed field is an error.
- */
-export function unmarshalLockInfo(data: string): LockInfo {
-  const parsed: unknown = JSON.parse(data); // throws on "" like Go's "unexpected end of JSON input"
-  if (parsed === null) {
-    return zeroLockInfo();
-  }
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('json: cannot unmarshal non-object into Go value of type statemgr.LockInfo');
-  }
-  const info = zeroLockInfo();
-  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    const field = FIELDS.find((f) => f === key) ?? FIELDS.find((f) => f.toLowerCase() === key.toLowerCase());
-    if (!field || value === null) {
-      continue;
-    }
-    if (typeof value !== 'string') {
-      throw new Error(`json: cannot unmarshal ${typeof value} into Go struct field LockInfo.${field} of type string`);
-    }
-    info[field] = field === 'Created' ? normalizeGoTime(value) : value;
-  }
-  return info;
-}
-
-function zeroLockInfo(): LockInfo {
-  return { ID: '', Operation: '', Info: '', Who: '', Version: '', Created: GO_ZERO_TIME, Path: '' };
-}
-
-// ---------------------------------------------------------------------------
-// Go time.Time as JSON (RFC3339Nano) and as String()
+// Go time.Time as String()
 // ---------------------------------------------------------------------------
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Go's RFC3339Nano in UTC: trailing zeros of the fraction trimmed, no fraction when it is zero. */
-export function formatGoTime(epochMs: number, subMillisecondNanos = 0): string {
-  const d = new Date(epochMs);
-  if (!Number.isInteger(subMillisecondNanos) || subMillisecondNanos < 0 || subMillisecondNanos > 999_999) {
-    throw new Error(`sub-millisecond nanoseconds out of range: ${subMillisecondNanos}`);
-  }
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  const nanos = d.getUTCMilliseconds() * 1_000_000 + subMillisecondNanos;
-  const frac = nanos === 0 ? '' : `.${pad(nanos, 9).replace(/0+$/, '')}`;
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${frac}Z`;
-}
-
-/** Parse an RFC3339 time and write it back as Go's time.MarshalJSON would (zero offset becomes Z). */
-export function normalizeGoTime(s: string): string {
-  const m = RFC3339.exec(s);
-  if (!m) {
-    throw new Error(`parsing time ${JSON.stringify(s)} as RFC3339 failed`);
-  }
-  const [, y, mo, d, h, mi, sec, fracDigits = '', zone] = m;
-  const frac = fracDigits.replace(/0+$/, '');
-  const offset = zone === 'Z' || zone.slice(1) === '00:00' ? 'Z' : zone;
-  return `${y}-${mo}-${d}T${h}:${mi}:${sec}${frac ? `.${frac}` : ''}${offset}`;
-}
 
 /** Go's time.Time.String() of a Created value, as Terraform prints it in "Lock Info". */
 export function goTimeString(created: string): string {
