@@ -25,12 +25,12 @@ import { buildBootstrapApp } from '../../bin/app';
 import { cdk, E2E_REGION } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';
 import { MotoServer, startMotoServer } from '../support/moto-server';
-import { killAll, ProcessResult } from '../support/processes';
+import { ProcessResult } from '../support/processes';
 import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS, varArgs } from '../support/terraform';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
   Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
-  objectExists, overwriteState, recordedRun, runners, StaleLock, staleLock, reportMotoTrouble, ScenarioRuns, writeTimings,
+  objectExists, overwriteState, recordedRun, runners, StaleLock, staleLock, ScenarioRuns, tearDown,
 } from './scenarios';
 
 const STACK = 'TerraformStateBackend';
@@ -199,15 +199,7 @@ describeWithTools(E2E_TOOLS, 'the bootstrap app deployed with `cdk deploy`, used
     digest = runs.begin('6-digest', digestScenario(backend));
   }, 150_000);
 
-  afterAll(async () => {
-    await runs.settled();
-    await killAll();
-    aws?.destroy();
-    await moto?.stop();
-    if (moto) reportMotoTrouble('app.e2e.test.ts', moto.log());
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-    writeTimings('app.e2e.test.ts', timings);
-  }, 60_000);
+  afterAll(() => tearDown('app.e2e.test.ts', { runs, clients: [aws], moto, root, timings }), 60_000);
 
   test('1. deploy: bucket, LockID table and discovery parameters exist; the published config is renderBackendConfigFile()', async () => {
     expect(deploy.output).toContain(`✅  ${STACK}`);

@@ -35,7 +35,7 @@ import { PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../../lib';
 import { MotoServer, startMotoServer } from '../support/moto-server';
-import { killAll, ProcessResult, waitForOutput } from '../support/processes';
+import { ProcessResult, waitForOutput } from '../support/processes';
 import { emulatorBackendConfig, RESOURCE_ADDRESS } from '../support/terraform';
 import {
   describeToolRun, InProcessOptions, IN_PROCESS_WHO, mustExit, StateWriteGate, tfstateOps, tfstateOpsBin, ToolRun,
@@ -43,7 +43,7 @@ import {
 import { describeWithTools } from '../support/tools';
 import {
   Backend, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, KilledHolder, killWhileLocked, Locks, locks, md5,
-  must, overwriteState, Overwritten, recordedRun, REFUSED_LOCK_ATTEMPT, reportMotoTrouble, runners, ScenarioRuns, waitForLocks, writeTimings,
+  must, overwriteState, Overwritten, recordedRun, REFUSED_LOCK_ATTEMPT, runners, ScenarioRuns, waitForLocks, tearDown,
 } from './scenarios';
 
 /** The default stack (DYNAMODB), under the app's stack name and discovery prefix. */
@@ -511,15 +511,7 @@ describeWithTools(['terraform', 'moto_server'], 'tfstate-ops with Terraform on t
     restoreLockfile = runs.begin('12f-restore-lockfile', restoreScenario(lockfile, 'restore/terraform.tfstate'));
   }, 120_000);
 
-  afterAll(async () => {
-    await runs.settled();
-    await killAll();
-    aws?.destroy();
-    await moto?.stop();
-    if (moto) reportMotoTrouble('cli.e2e.test.ts', moto.log());
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-    writeTimings('cli.e2e.test.ts', timings);
-  }, 60_000);
+  afterAll(() => tearDown('cli.e2e.test.ts', { runs, clients: [aws], moto, root, timings }), 60_000);
 
   test('12. the backends: published by the stacks as their constructs configure them; the templates ask for the versioning the test turns on', () => {
     for (const stack of [DEFAULT_STACK, LOCKFILE_STACK]) {

@@ -17,10 +17,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { TerraformStateBackendStack } from '../../lib';
 import { E2E_REGION } from '../support/cdk-cli';
 import { MOTO_ACCOUNT, MotoServer, startMotoServer } from '../support/moto-server';
-import { killAll } from '../support/processes';
 import { emulatorBackendConfig } from '../support/terraform';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
-import { Backend, Contention, contention, emulatorClients, EmulatorClients, must, reportMotoTrouble, ScenarioRuns, StaleLock, staleLock, writeTimings } from './scenarios';
+import { Backend, Contention, contention, emulatorClients, EmulatorClients, must, ScenarioRuns, StaleLock, staleLock, tearDown } from './scenarios';
 
 /** DynamoDB Local keeps one database per access key (letters and digits only): this one is not the integration test's. */
 const ACCESS_KEY = 'e2eDynamoDbLocal';
@@ -81,16 +80,7 @@ describeWithTools(E2E_TOOLS, 'Terraform\'s DynamoDB lock on DynamoDB Local (AWS\
     stale = runs.begin('11-4-stale-lock', staleLock(backend, 'stale/terraform.tfstate', ['key=stale/terraform.tfstate']));
   }, 120_000);
 
-  afterAll(async () => {
-    await runs.settled();
-    await killAll();
-    aws?.destroy();
-    ddb?.destroy();
-    await moto?.stop();
-    if (moto) reportMotoTrouble('dynamodb-local.e2e.test.ts', moto.log());
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-    writeTimings('dynamodb-local.e2e.test.ts', timings);
-  }, 60_000);
+  afterAll(() => tearDown('dynamodb-local.e2e.test.ts', { runs, clients: [aws, ddb], moto, root, timings }), 60_000);
 
   test('11/3. contention: -lock-timeout=0s fails naming the holder; -lock-timeout=60s waits, then applies', async () => {
     const r = await contended;

@@ -26,12 +26,12 @@ import { LockingMode, TerraformStateBackendStack } from '../../lib';
 import { cdk, E2E_REGION, REPO_ROOT } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';
 import { MotoServer, startMotoServer } from '../support/moto-server';
-import { killAll, ProcessResult } from '../support/processes';
+import { ProcessResult } from '../support/processes';
 import { describeRun, emulatorBackendConfig, RESOURCE_ADDRESS } from '../support/terraform';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
   Backend, Contention, contention, digestItem, discoveryParameters, emulatorClients, EmulatorClients, getObject, Locks, locks, md5, must,
-  recordedRun, runners, waitForLocks, reportMotoTrouble, ScenarioRuns, writeTimings,
+  recordedRun, runners, waitForLocks, ScenarioRuns, tearDown,
 } from './scenarios';
 import { addVariants, BOTH_KMS_MANAGED, LOCKFILE_KMS, MIGRATION, migrationProps } from './variants';
 
@@ -205,15 +205,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     migration = runs.begin('9-8-migration', migrate());
   }, 150_000);
 
-  afterAll(async () => {
-    await runs.settled();
-    await killAll();
-    aws?.destroy();
-    await moto?.stop();
-    if (moto) reportMotoTrouble('locking-encryption.e2e.test.ts', moto.log());
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-    writeTimings('locking-encryption.e2e.test.ts', timings);
-  }, 60_000);
+  afterAll(() => tearDown('locking-encryption.e2e.test.ts', { runs, clients: [aws], moto, root, timings }), 60_000);
 
   test('each stack publishes exactly what its construct renders', () => {
     for (const id of Object.keys(stacks)) {

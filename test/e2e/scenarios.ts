@@ -10,7 +10,8 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { E2E_REGION } from '../support/cdk-cli';
-import { ProcessResult, TrackedProcess } from '../support/processes';
+import { MotoServer } from '../support/moto-server';
+import { killAll, ProcessResult, TrackedProcess } from '../support/processes';
 import { describeRun, printedLockInfo, TerraformDir } from '../support/terraform';
 
 /** Terraform's LockInfo as it is stored (the lock item's `Info`, the `.tflock` body). */
@@ -360,6 +361,31 @@ export async function discoveryParameters(ssm: SSMClient, prefix: string): Promi
 }
 
 /** Scenario wall times, written to $E2E_TIMINGS_FILE (one JSON line per file) when it is set. */
+/** What an e2e file started, for {@link tearDown}; any of it may be missing when beforeAll failed early. */
+export interface E2eFileResources {
+  readonly runs: ScenarioRuns;
+  readonly clients?: ReadonlyArray<{ destroy(): void } | undefined>;
+  readonly moto?: MotoServer;
+  /** The file's temporary folder. */
+  readonly root?: string;
+  readonly timings: Record<string, number>;
+}
+
+/**
+ * An e2e file's afterAll: waits for its scenarios, kills every process the harness
+ * started, stops moto_server (reporting any 5xx it answered), removes the temporary
+ * folder, and writes the timings.
+ */
+export async function tearDown(file: string, r: E2eFileResources): Promise<void> {
+  await r.runs.settled();
+  await killAll();
+  for (const client of r.clients ?? []) client?.destroy();
+  await r.moto?.stop();
+  if (r.moto) reportMotoTrouble(file, r.moto.log());
+  if (r.root) fs.rmSync(r.root, { recursive: true, force: true });
+  writeTimings(file, r.timings);
+}
+
 export function writeTimings(file: string, timings: Record<string, number>): void {
   const target = process.env.E2E_TIMINGS_FILE;
   if (target) fs.appendFileSync(target, `${JSON.stringify({ file, ...timings })}\n`);
