@@ -32,10 +32,10 @@ function everythingOn(): Stack {
     discoveryPrefix: '/terraform/all/',
   });
   const ci = new iam.Role(stack, 'CiRole', { assumedBy: new iam.AccountRootPrincipal() });
-  backend.grantStateReadWrite(ci, 'network/*', { workspaces: true });
-  backend.grantDiscoveryRead(ci);
+  backend.grants.readWrite(ci, { keyPattern: 'network/*', workspaces: true });
+  backend.grants.discoveryRead(ci);
   const reader = new iam.Role(stack, 'ReaderRole', { assumedBy: new iam.AccountRootPrincipal() });
-  backend.grantStateRead(reader);
+  backend.grants.read(reader);
   return stack;
 }
 
