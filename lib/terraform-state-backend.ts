@@ -3,13 +3,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct, IConstruct } from 'constructs';
-import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from './backend-config';
+import { Construct } from 'constructs';
 import { deliverAccessLogs, makeAccessLogBucket } from './private/access-logs';
-import { BackendFacts, backendConfigOf } from './private/backend-facts';
+import { BackendFacts, factsOf } from './private/backend-facts';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
 import { resolveBackendSettings } from './private/defaults';
-import { discoveryParameterNames, publishDiscovery } from './private/discovery';
+import { publishDiscovery } from './private/discovery';
 import { applyOrganizationBoundary, protectHistory } from './private/history-and-boundary';
 import { importBackend, importBackendFromDiscovery } from './private/imported-backend';
 import { makeLockTable } from './private/lock-table';
@@ -19,6 +18,7 @@ import { makeStateBucket, makeStateKey } from './private/state-bucket';
 import { backendFaults, throwIfFaults } from './private/validate';
 import { StateGrantOptions, StateGrants } from './state-grants';
 import { DataProtectionOptions, LockingMode, StateEncryption } from './state-settings';
+import { ITerraformStateBackend, TerraformStateBackendBase } from './terraform-state-backend-base';
 
 /**
  * Cross-region replication of every state object version.
@@ -193,90 +193,6 @@ export interface TerraformStateBackendProps extends TerraformStateBackendOptions
 }
 
 /**
- * A Terraform `s3` state backend: made in this app (`TerraformStateBackend`)
- * or imported (`TerraformStateBackend.fromBackendAttributes()`,
- * `TerraformStateBackend.fromDiscovery()`).
- */
-export interface ITerraformStateBackend extends IConstruct {
-  /**
-   * The name of the state bucket (may be a token).
-   */
-  readonly bucketName: string;
-
-  /**
-   * The account the backend lives in (may be a token).
-   */
-  readonly account: string;
-
-  /**
-   * The region the backend lives in (may be a token).
-   */
-  readonly region: string;
-
-  /**
-   * How Terraform locks state.
-   */
-  readonly locking: LockingMode;
-
-  /**
-   * How state is encrypted at rest.
-   */
-  readonly encryption: StateEncryption;
-
-  /**
-   * The name of the lock table (may be a token); undefined without a table.
-   */
-  readonly lockTableName?: string;
-
-  /**
-   * The customer-managed key that encrypts state; undefined unless
-   * `encryption` is `StateEncryption.KMS`.
-   */
-  readonly encryptionKey?: kms.IKey;
-
-  /**
-   * The default state key of the emitted block.
-   */
-  readonly stateKey: string;
-
-  /**
-   * The workspace key prefix of the emitted block, when one was set.
-   */
-  readonly workspaceKeyPrefix?: string;
-
-  /**
-   * Terraform's permissions on this backend, key by key.
-   */
-  readonly grants: StateGrants;
-
-  /**
-   * The backend settings as data. Values may be tokens.
-   *
-   * @param options the state key and workspace key prefix of one Terraform
-   * configuration, when it differs from the backend's
-   */
-  backendConfig(options?: BackendConfigOptions): BackendConfig;
-
-  /**
-   * The `terraform { backend "s3" { ... } }` block, exactly as `terraform fmt`
-   * prints it.
-   *
-   * @param options the state key and workspace key prefix of one Terraform
-   * configuration, when it differs from the backend's
-   */
-  renderBackendBlock(options?: BackendConfigOptions): string;
-
-  /**
-   * The partial backend configuration for
-   * `terraform init -backend-config=backend.hcl`.
-   *
-   * @param options the state key and workspace key prefix of one Terraform
-   * configuration, when it differs from the backend's
-   */
-  renderBackendConfigFile(options?: BackendConfigOptions): string;
-}
-
-/**
  * How a deployed backend is described to an app that did not make it: what
  * Terraform's backend block says, and where the backend lives.
  */
@@ -420,7 +336,7 @@ export interface TerraformStateBackendDiscoveryOptions {
  *   stateKey: 'network/terraform.tfstate',
  * });
  */
-export class TerraformStateBackend extends Construct implements ITerraformStateBackend {
+export class TerraformStateBackend extends TerraformStateBackendBase {
   /**
    * A backend deployed elsewhere (another stack, app or account), from its
    * names and settings, for its rendered block and its grants. Every ARN the
@@ -521,7 +437,8 @@ export class TerraformStateBackend extends Construct implements ITerraformStateB
    */
   public readonly grants: StateGrants;
 
-  private readonly facts: BackendFacts;
+  /** @internal */
+  protected readonly _facts: BackendFacts;
 
   /**
    * @param scope the construct (usually a stack) to add the backend to
@@ -586,24 +503,8 @@ export class TerraformStateBackend extends Construct implements ITerraformStateB
     const table = this.lockTableName !== undefined ? makeLockTable(this, this.lockTableName, this.encryptionKey, removalPolicy) : undefined;
     this.lockTable = table;
 
-    this.facts = {
-      scope: this,
-      account: this.account,
-      region: this.region,
-      bucketName: this.bucketName,
-      bucket,
-      stateKey: this.stateKey,
-      workspaceKeyPrefix: this.workspaceKeyPrefix,
-      locking: this.locking,
-      lockTableName: this.lockTableName,
-      lockTable: table,
-      encryption: this.encryption,
-      encryptionKey: this.encryptionKey,
-      keyAlias,
-      discoveryParameterNames: this.discoveryPrefix === undefined ? []
-        : discoveryParameterNames(this.discoveryPrefix, table !== undefined, this.encryptionKey !== undefined),
-    };
-    this.grants = StateGrants._of(this.facts);
+    this._facts = factsOf(this, { bucket, lockTable: table, keyAlias, discoveryPrefix: this.discoveryPrefix });
+    this.grants = StateGrants._of(this._facts);
 
     if (this.discoveryPrefix !== undefined) {
       retained.push(...publishDiscovery(this, this.discoveryPrefix, {
@@ -625,41 +526,6 @@ export class TerraformStateBackend extends Construct implements ITerraformStateB
     }
 
     addBackendOutputs(this, this.renderBackendBlock(), this.renderBackendConfigFile(), bucket.bucketName, table?.tableName);
-  }
-
-  /**
-   * The backend settings as data. Values may be tokens.
-   *
-   * @param options the state key and workspace key prefix of one Terraform
-   * configuration, when it differs from the construct's
-   */
-  public backendConfig(options: BackendConfigOptions = {}): BackendConfig {
-    return backendConfigOf(this.facts, options);
-  }
-
-  /**
-   * The `terraform { backend "s3" { ... } }` block, exactly as `terraform fmt`
-   * prints it. Unresolved values (such as the bucket name of an
-   * environment-agnostic stack) resolve when the string is used in the stack,
-   * for example in a `CfnOutput`.
-   *
-   * @param options the state key and workspace key prefix of one Terraform
-   * configuration, when it differs from the construct's
-   */
-  public renderBackendBlock(options: BackendConfigOptions = {}): string {
-    return renderBackendBlock(this.backendConfig(options));
-  }
-
-  /**
-   * The partial backend configuration for
-   * `terraform init -backend-config=backend.hcl`: the attributes of the block,
-   * without the `terraform` and `backend` wrappers.
-   *
-   * @param options the state key and workspace key prefix of one Terraform
-   * configuration, when it differs from the construct's
-   */
-  public renderBackendConfigFile(options: BackendConfigOptions = {}): string {
-    return renderBackendConfigFile(this.backendConfig(options));
   }
 
   /**

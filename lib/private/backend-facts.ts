@@ -5,6 +5,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { BackendConfig, BackendConfigOptions } from '../backend-config';
 import { LockingMode, StateEncryption } from '../state-settings';
+import type { ITerraformStateBackend } from '../terraform-state-backend-base';
+import { discoveryParameterNames } from './discovery';
 import { stateKeyFaults, throwIfFaults, workspaceKeyPrefixFaults } from './validate';
 
 /**
@@ -73,4 +75,34 @@ function kmsKeyIdForTerraform(facts: BackendFacts): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** What the facts hold beyond a backend's public names and settings. */
+export interface BackendResources {
+  readonly bucket: s3.IBucket;
+  readonly lockTable?: dynamodb.ITable & iam.IResourceWithPolicyV2;
+  readonly keyAlias?: string;
+  /** Undefined without discovery parameters. */
+  readonly discoveryPrefix?: string;
+}
+
+/** The facts of `backend`, from its public names and settings and its resources. */
+export function factsOf(backend: ITerraformStateBackend, resources: BackendResources): BackendFacts {
+  return {
+    scope: backend,
+    account: backend.account,
+    region: backend.region,
+    bucketName: backend.bucketName,
+    bucket: resources.bucket,
+    stateKey: backend.stateKey,
+    workspaceKeyPrefix: backend.workspaceKeyPrefix,
+    locking: backend.locking,
+    lockTableName: backend.lockTableName,
+    lockTable: resources.lockTable,
+    encryption: backend.encryption,
+    encryptionKey: backend.encryptionKey,
+    keyAlias: resources.keyAlias,
+    discoveryParameterNames: resources.discoveryPrefix === undefined ? []
+      : discoveryParameterNames(resources.discoveryPrefix, resources.lockTable !== undefined, backend.encryptionKey !== undefined),
+  };
 }

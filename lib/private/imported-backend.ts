@@ -3,18 +3,14 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BackendConfig, BackendConfigOptions, renderBackendBlock, renderBackendConfigFile } from '../backend-config';
 import { StateGrants } from '../state-grants';
 import { LockingMode, StateEncryption } from '../state-settings';
-import type {
-  ITerraformStateBackend,
-  TerraformStateBackendAttributes,
-  TerraformStateBackendDiscoveryOptions,
-} from '../terraform-state-backend';
+import type { TerraformStateBackendAttributes, TerraformStateBackendDiscoveryOptions } from '../terraform-state-backend';
+import { ITerraformStateBackend, TerraformStateBackendBase } from '../terraform-state-backend-base';
 import { tableArn } from './arns';
-import { BackendFacts, backendConfigOf } from './backend-facts';
+import { BackendFacts, factsOf } from './backend-facts';
 import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_LOCK_TABLE_NAME, DEFAULT_STATE_KEY } from './defaults';
-import { discoveredValue, discoveryParameterNames } from './discovery';
+import { discoveredValue } from './discovery';
 import { discoveryImportFaults, importFaults, throwIfFaults } from './validate';
 
 /**
@@ -23,7 +19,7 @@ import { discoveryImportFaults, importFaults, throwIfFaults } from './validate';
  * a grant to a principal of another account knows the backend's account; their
  * resource policies are not this app's, and stay as they are.
  */
-class ImportedTerraformStateBackend extends Construct implements ITerraformStateBackend {
+class ImportedTerraformStateBackend extends TerraformStateBackendBase {
   public readonly bucketName: string;
   public readonly account: string;
   public readonly region: string;
@@ -34,7 +30,8 @@ class ImportedTerraformStateBackend extends Construct implements ITerraformState
   public readonly stateKey: string;
   public readonly workspaceKeyPrefix?: string;
   public readonly grants: StateGrants;
-  private readonly facts: BackendFacts;
+  /** @internal */
+  protected readonly _facts: BackendFacts;
 
   /**
    * @param encryptionKeyArn the key's ARN, when `attrs` has no key (from discovery)
@@ -58,34 +55,8 @@ class ImportedTerraformStateBackend extends Construct implements ITerraformState
     const lockTable = this.lockTableName === undefined ? undefined
       // An import is a TableBase, whose addToResourcePolicy() a cross-account grant calls (and which adds nothing).
       : dynamodb.Table.fromTableArn(this, 'LockTable', tableArn(stack, this.lockTableName, place)) as dynamodb.TableBase;
-    this.facts = {
-      scope: this,
-      ...place,
-      bucketName: this.bucketName,
-      bucket,
-      stateKey: this.stateKey,
-      workspaceKeyPrefix: this.workspaceKeyPrefix,
-      locking: this.locking,
-      lockTableName: this.lockTableName,
-      lockTable,
-      encryption: this.encryption,
-      encryptionKey: this.encryptionKey,
-      discoveryParameterNames: attrs.discoveryPrefix === undefined ? []
-        : discoveryParameterNames(attrs.discoveryPrefix, lockTable !== undefined, this.encryptionKey !== undefined),
-    };
-    this.grants = StateGrants._of(this.facts);
-  }
-
-  public backendConfig(options: BackendConfigOptions = {}): BackendConfig {
-    return backendConfigOf(this.facts, options);
-  }
-
-  public renderBackendBlock(options: BackendConfigOptions = {}): string {
-    return renderBackendBlock(this.backendConfig(options));
-  }
-
-  public renderBackendConfigFile(options: BackendConfigOptions = {}): string {
-    return renderBackendConfigFile(this.backendConfig(options));
+    this._facts = factsOf(this, { bucket, lockTable, discoveryPrefix: attrs.discoveryPrefix });
+    this.grants = StateGrants._of(this._facts);
   }
 }
 
