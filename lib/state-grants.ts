@@ -102,7 +102,26 @@ export class StateGrants {
     return new StateGrants(facts);
   }
 
-  private constructor(private readonly facts: BackendFacts) {}
+  /**
+   * The grants of a backend whose props are invalid: each throws `message`.
+   *
+   * @internal
+   */
+  public static _rejecting(message: string): StateGrants {
+    return new StateGrants(undefined, message);
+  }
+
+  private readonly facts: BackendFacts;
+
+  private constructor(facts: BackendFacts | undefined, private readonly rejected?: string) {
+    this.facts = facts!;
+  }
+
+  private assertValid(): void {
+    if (this.rejected !== undefined) {
+      throw new Error(this.rejected);
+    }
+  }
 
   /**
    * Grants what Terraform needs to read, write and lock the state of one
@@ -128,6 +147,7 @@ export class StateGrants {
    * @param options the key pattern, workspaces, and how narrow the listing is
    */
   public readWrite(grantee: iam.IGrantable, options: StateGrantOptions = {}): iam.Grant {
+    this.assertValid();
     const facts = this.facts;
     const paths = this.grantedStatePaths(grantee, options);
     let grant = this.grantList(grantee, paths, options)
@@ -164,6 +184,7 @@ export class StateGrants {
    * @param options the key pattern, workspaces, and how narrow the listing is
    */
   public read(grantee: iam.IGrantable, options: StateGrantOptions = {}): iam.Grant {
+    this.assertValid();
     const facts = this.facts;
     const paths = this.grantedStatePaths(grantee, options);
     let grant = this.grantList(grantee, paths, options)
@@ -186,6 +207,7 @@ export class StateGrants {
    * @param grantee the principal, e.g. a CI role
    */
   public discoveryRead(grantee: iam.IGrantable): iam.Grant {
+    this.assertValid();
     const facts = this.facts;
     if (facts.discoveryParameterNames.length === 0) {
       throw new Error(`${facts.scope.node.path}: discoveryRead() needs the discovery parameters: \`discovery\` is false, ` +

@@ -120,7 +120,7 @@ export abstract class TerraformStateBackendBase extends Construct implements ITe
    *
    * @internal
    */
-  protected abstract readonly _facts: BackendFacts;
+  protected abstract readonly _facts?: BackendFacts;
 
   /**
    * The backend settings as data. Values may be tokens.
@@ -129,6 +129,9 @@ export abstract class TerraformStateBackendBase extends Construct implements ITe
    * configuration, when it differs from the backend's
    */
   public backendConfig(options: BackendConfigOptions = {}): BackendConfig {
+    if (this._facts === undefined) {
+      throw new Error(`${this.node.path}: the backend's props are invalid (see the errors synthesis reports), so it has no configuration`);
+    }
     return backendConfigOf(this._facts, options);
   }
 

@@ -12,7 +12,7 @@ import {
   DEFAULT_STATE_KEY,
   resolveBackendSettings,
 } from './private/defaults';
-import { stackSetFaults, throwIfFaults } from './private/validate';
+import { reportFaults, stackSetFaults } from './private/validate';
 import { TerraformStateBackend, TerraformStateBackendOptions } from './terraform-state-backend';
 
 /** CloudFormation's limit for a template passed inline (`TemplateBody`), in bytes of UTF-8. */
@@ -126,12 +126,12 @@ export class TerraformStateBackendStackSet extends Construct {
   /**
    * The StackSet.
    */
-  public readonly stackSet: cloudformation.CfnStackSet;
+  public readonly stackSet!: cloudformation.CfnStackSet;
 
   /**
    * The backend template the StackSet deploys (JSON text).
    */
-  public readonly templateBody: string;
+  public readonly templateBody!: string;
 
   /**
    * @param scope the construct (a stack in the management or delegated administrator account)
@@ -142,7 +142,9 @@ export class TerraformStateBackendStackSet extends Construct {
     super(scope, id);
     assertAwsCdkLibVersion();
     const backend = props.backend ?? {};
-    throwIfFaults(this.node.path, stackSetFaults(props, resolveBackendSettings(backend, Aws.ACCOUNT_ID, Aws.REGION), Aws.REGION));
+    if (reportFaults(this, stackSetFaults(props, resolveBackendSettings(backend, Aws.ACCOUNT_ID, Aws.REGION), Aws.REGION)) !== undefined) {
+      return;
+    }
 
     this.templateBody = JSON.stringify(this.backendTemplate(backend));
     const bytes = Buffer.byteLength(this.templateBody, 'utf8');

@@ -15,7 +15,7 @@ import { makeLockTable } from './private/lock-table';
 import { addBackendOutputs } from './private/outputs';
 import { replicateState } from './private/replication';
 import { makeStateBucket, makeStateKey } from './private/state-bucket';
-import { backendFaults, throwIfFaults } from './private/validate';
+import { backendFaults, reportFaults } from './private/validate';
 import { StateGrantOptions, StateGrants } from './state-grants';
 import { DataProtectionOptions, LockingMode, StateEncryption } from './state-settings';
 import { ITerraformStateBackend, TerraformStateBackendBase } from './terraform-state-backend-base';
@@ -366,9 +366,10 @@ export class TerraformStateBackend extends TerraformStateBackendBase {
   }
 
   /**
-   * The bucket that holds state.
+   * The bucket that holds state. Undefined only when the props are invalid
+   * (reported as an error at synth time).
    */
-  public readonly bucket: s3.IBucket;
+  public readonly bucket!: s3.IBucket;
 
   /**
    * The DynamoDB lock table; undefined with `LockingMode.S3_LOCKFILE`.
@@ -438,7 +439,7 @@ export class TerraformStateBackend extends TerraformStateBackendBase {
   public readonly grants: StateGrants;
 
   /** @internal */
-  protected readonly _facts: BackendFacts;
+  protected readonly _facts?: BackendFacts;
 
   /**
    * @param scope the construct (usually a stack) to add the backend to
@@ -464,7 +465,11 @@ export class TerraformStateBackend extends TerraformStateBackendBase {
     this.discoveryPrefix = settings.discoveryPrefix;
 
     // Validate
-    throwIfFaults(this.node.path, backendFaults(props, settings, this.region));
+    const rejected = reportFaults(this, backendFaults(props, settings, this.region));
+    if (rejected !== undefined) {
+      this.grants = StateGrants._rejecting(rejected);
+      return;
+    }
     this.warn(settings.removalPolicy, settings.accessLogs);
 
     // Build. What protects state that outlives the stack goes only with it (see the end).

@@ -10,7 +10,7 @@ import { acknowledgeNagRules } from './private/nag';
 import { REPLICA_KEY_ACTIONS } from './private/perms';
 import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './private/replica-names';
 import { hardenedBucketProps, stateLifecycleRules } from './private/state-bucket';
-import { replicaFaults, throwIfFaults } from './private/validate';
+import { replicaFaults, reportFaults } from './private/validate';
 import { DataProtectionOptions, ReplicaEncryption } from './state-settings';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
 
@@ -55,12 +55,12 @@ export class TerraformStateReplica extends Construct {
   /**
    * The replica bucket.
    */
-  public readonly bucket: s3.IBucket;
+  public readonly bucket!: s3.IBucket;
 
   /**
    * The bucket that receives the replica bucket's access logs.
    */
-  public readonly logBucket: s3.IBucket;
+  public readonly logBucket!: s3.IBucket;
 
   /**
    * The key that encrypts replicas; undefined unless `encryption` is `KMS`.
@@ -85,7 +85,9 @@ export class TerraformStateReplica extends Construct {
     const removalPolicy = props.removalPolicy ?? DEFAULT_REMOVAL_POLICY;
     this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
 
-    throwIfFaults(this.node.path, replicaFaults(props, this.bucketName));
+    if (reportFaults(this, replicaFaults(props, this.bucketName)) !== undefined) {
+      return;
+    }
     if (removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-terraform-state-backend:replicaRemovalPolicyDestroy',
         'removalPolicy is DESTROY: deleting the stack deletes the replica buckets once they are empty.');

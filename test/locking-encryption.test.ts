@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { LockingMode, StateEncryption, StateGrantOptions, TerraformStateBackend, TerraformStateBackendProps } from '../lib';
+import { synthErrors } from './support/synth-errors';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
@@ -101,13 +102,13 @@ test('DYNAMODB_AND_S3_LOCKFILE emits both locks', () => {
 });
 
 test('an unknown locking or encryption string (from JavaScript) is an error', () => {
-  expect(() => synth({ locking: 'DYNAMO' as LockingMode, encryption: 'KMSX' as StateEncryption })).toThrow(
+  expect(synthErrors(synth({ locking: 'DYNAMO' as LockingMode, encryption: 'KMSX' as StateEncryption }).backend)).toContain(
     '  - `locking` must be one of DYNAMODB, S3_LOCKFILE, DYNAMODB_AND_S3_LOCKFILE, got "DYNAMO"\n' +
     '  - `encryption` must be one of S3_MANAGED, KMS_MANAGED, KMS, got "KMSX"');
 });
 
 test('lockTableName with S3_LOCKFILE is an error', () => {
-  expect(() => synth({ locking: LockingMode.S3_LOCKFILE, lockTableName: 'locks' })).toThrow(
+  expect(synthErrors(synth({ locking: LockingMode.S3_LOCKFILE, lockTableName: 'locks' }).backend)).toContain(
     '`lockTableName` is set to "locks", but `locking` is S3_LOCKFILE, which makes no table',
   );
 });
@@ -190,7 +191,7 @@ describe('encryption', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
     const key = new kms.Key(stack, 'Key');
-    expect(() => new TerraformStateBackend(stack, 'Backend', { encryption: StateEncryption.KMS_MANAGED, encryptionKey: key })).toThrow(
+    expect(synthErrors(new TerraformStateBackend(stack, 'Backend', { encryption: StateEncryption.KMS_MANAGED, encryptionKey: key }))).toContain(
       '`encryptionKey` is set, but `encryption` is KMS_MANAGED; a customer-managed key needs StateEncryption.KMS',
     );
   });

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from '../state-settings';
 import type {
   TerraformStateBackendAttributes,
@@ -264,7 +265,28 @@ export function throwIfFaults(what: string, faults: string[]): void {
   if (faults.length === 0) {
     return;
   }
-  throw new Error(`Invalid props for ${what}:\n${faults.map((f) => `  - ${f}`).join('\n')}`);
+  throw new Error(faultsMessage(what, faults));
+}
+
+/** One message listing every fault. */
+export function faultsMessage(what: string, faults: string[]): string {
+  return `Invalid props for ${what}:\n${faults.map((f) => `  - ${f}`).join('\n')}`;
+}
+
+/**
+ * Reports a construct's prop faults the CDK way, as one error annotation on
+ * it: `cdk synth` prints `[Error at /Stack/Construct] Invalid props ...` and
+ * exits non-zero, with no stack trace. Returns the message, or undefined when
+ * there are no faults; a construct with faults builds nothing, so that no
+ * invalid value reaches aws-cdk-lib (whose own checks would throw first).
+ */
+export function reportFaults(scope: IConstruct, faults: string[]): string | undefined {
+  if (faults.length === 0) {
+    return undefined;
+  }
+  const message = faultsMessage(scope.node.path, faults);
+  Annotations.of(scope).addError(message);
+  return message;
 }
 
 /**
