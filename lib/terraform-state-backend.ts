@@ -7,11 +7,12 @@ import { Construct } from 'constructs';
 import { deliverAccessLogs, makeAccessLogBucket } from './private/access-logs';
 import { BackendFacts, factsOf } from './private/backend-facts';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
-import { resolveBackendSettings } from './private/defaults';
+import { backendNames, resolveBackendSettings } from './private/defaults';
 import { publishDiscovery } from './private/discovery';
 import { applyOrganizationBoundary, protectHistory } from './private/history-and-boundary';
 import { importBackend, importBackendFromDiscovery } from './private/imported-backend';
 import { makeLockTable } from './private/lock-table';
+import { claimPhysicalNames } from './private/physical-names';
 import { addBackendOutputs } from './private/outputs';
 import { replicateState } from './private/replication';
 import { makeStateBucket, makeStateKey } from './private/state-bucket';
@@ -471,6 +472,7 @@ export class TerraformStateBackend extends TerraformStateBackendBase {
       return;
     }
     this.warn(settings.removalPolicy, settings.accessLogs);
+    claimPhysicalNames(this, backendNames(settings, props.encryptionKey === undefined));
 
     // Build. What protects state that outlives the stack goes only with it (see the end).
     const retained: IResource[] = [];

@@ -1,6 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import { LockingMode, StateEncryption } from '../state-settings';
 import type { TerraformStateBackendProps } from '../terraform-state-backend';
+import { DISCOVERY_NAMES } from './discovery';
+import type { ClaimedName } from './physical-names';
 
 /**
  * Internal: every default of the constructs, in one place. The props' JSDoc
@@ -85,4 +87,34 @@ export function resolveBackendSettings(props: TerraformStateBackendProps, accoun
     protectStateHistory: props.protectStateHistory ?? true,
     stateHistoryAdmins: props.stateHistoryAdmins ?? [],
   };
+}
+
+/** The alias of a key the backend makes for the bucket `bucketName`. */
+export function stateKeyAlias(bucketName: string): string {
+  return `alias/${Token.isUnresolved(bucketName) ? bucketName : bucketName.replace(/\./g, '-')}`;
+}
+
+/**
+ * The fixed physical names a backend with `settings` has: the bucket, the
+ * lock table, the key's alias (when it makes a key) and the discovery
+ * parameters.
+ */
+export function backendNames(settings: BackendSettings, makesKey: boolean): ClaimedName[] {
+  const names: ClaimedName[] = [{
+    what: 'state bucket', prop: 'bucketName', name: settings.bucketName, global: true, scope: 'bucket names are global',
+  }];
+  if (settings.lockTableName !== undefined) {
+    names.push({ what: 'lock table', prop: 'lockTableName', name: settings.lockTableName, scope: 'table names are unique per account and region' });
+  }
+  if (makesKey && settings.encryption === StateEncryption.KMS) {
+    names.push({ what: 'KMS alias', prop: 'bucketName', name: stateKeyAlias(settings.bucketName), scope: 'aliases are unique per account and region' });
+  }
+  if (settings.discoveryPrefix !== undefined) {
+    // One claim for the prefix's parameters: they all move with it.
+    names.push({
+      what: 'discovery parameters', prop: 'discoveryPrefix', name: `${settings.discoveryPrefix}${DISCOVERY_NAMES.bucket}`,
+      scope: 'SSM parameter names are unique per account and region',
+    });
+  }
+  return names;
 }

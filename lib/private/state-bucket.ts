@@ -1,9 +1,9 @@
-import { Duration, IResource, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, IResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { StateEncryption } from '../state-settings';
-import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN, INCOMPLETE_UPLOAD_DAYS } from './defaults';
+import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN, INCOMPLETE_UPLOAD_DAYS, stateKeyAlias } from './defaults';
 
 /**
  * Internal: the state bucket (and its replica's) settings, and the key that
@@ -55,7 +55,7 @@ export interface MadeStateKey {
  * table: rotation on, alias `alias/<bucket name>` (dots made dashes).
  */
 export function makeStateKey(scope: Construct, bucketName: string, removalPolicy: RemovalPolicy): MadeStateKey {
-  const aliasName = `alias/${Token.isUnresolved(bucketName) ? bucketName : bucketName.replace(/\./g, '-')}`;
+  const aliasName = stateKeyAlias(bucketName);
   const key = new kms.Key(scope, 'StateKey', {
     description: `Encrypts Terraform state in ${bucketName} and its lock table`,
     enableKeyRotation: true,
