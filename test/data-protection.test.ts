@@ -384,7 +384,7 @@ describe('bad input', () => {
     ['replication with KMS_MANAGED', { encryption: StateEncryption.KMS_MANAGED, replication: { region: 'eu-central-1' } }, '`replication` is set, but `encryption` is KMS_MANAGED'],
     ['a replica key without KMS', { replication: { region: 'eu-central-1', kmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:alias/x' } }, '`replication.kmsKeyArn` is set, but `encryption` is S3_MANAGED'],
   ])('%s', (_name, props, message) => {
-    expect(synthErrors(synth(props).backend)).toContain(message);
+    expect(synthErrors(new TerraformStateBackend(new Stack(new App(), 'Stack', { env: ENV }), 'Backend', props))).toContain(message);
   });
 
   test('an unknown stack region is not judged against the replica region', () => {

@@ -254,7 +254,7 @@ describe('removalPolicy', () => {
   });
 
   test('SNAPSHOT is an error: S3 buckets cannot be snapshotted', () => {
-    expect(synthErrors(synth({ removalPolicy: RemovalPolicy.SNAPSHOT }).backend)).toContain(
+    expect(synthErrors(new TerraformStateBackend(new Stack(new App(), 'Stack', {}), 'Backend', { removalPolicy: RemovalPolicy.SNAPSHOT }))).toContain(
       '`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support',
     );
   });
@@ -386,6 +386,7 @@ describe('validation', () => {
   test('reports faults the CDK way: an error annotation, no throw, nothing built; grants and rendering refuse', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
+    const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
     const backend = new TerraformStateBackend(stack, 'Backend', {
       locking: 'FILE' as LockingMode, // a JavaScript caller's typo must not crash the build before it is reported
       bucketName: 'ab',
@@ -399,7 +400,6 @@ describe('validation', () => {
     ].join('\n'));
     expect(() => app.synth()).not.toThrow(); // the CLI fails on the error annotation: `[Error at /Stack/Backend] ...`
     expect(backend.node.children).toHaveLength(0);
-    const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
     expect(() => backend.grants.readWrite(role)).toThrow('`bucketName` must be 3 to 63 characters, got 2: "ab"');
     expect(() => backend.renderBackendBlock()).toThrow("Stack/Backend: the backend's props are invalid");
   });

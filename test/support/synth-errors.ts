@@ -1,14 +1,14 @@
-import { Stack } from 'aws-cdk-lib';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 
 /**
- * The error annotations of the stack that holds `scope` (what `cdk synth`
- * prints as `[Error at /path] message` before it fails), as one text; empty
- * when there are none.
+ * The error annotations of `scope` and the constructs below it (what
+ * `cdk synth` prints before it fails), as one text; empty when there are none.
+ * Read from the construct tree, without synthesizing: an invalid construct
+ * builds nothing, and an empty stack would only add CloudFormation's
+ * validation warning to the output.
  */
 export function synthErrors(scope: IConstruct): string {
-  return Annotations.fromStack(Stack.of(scope)).findError('*', Match.anyValue())
-    .map((m) => `[Error at ${m.id}] ${String(m.entry.data)}`)
+  return scope.node.findAll()
+    .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:error').map((m) => `[Error at /${c.node.path}] ${String(m.data)}`))
     .join('\n');
 }
