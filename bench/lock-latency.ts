@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const ddb = await startDynamoDbLocal();
   const startMs = performance.now() - startedAt;
   try {
-    const stack = new TerraformStateBackendStack(new App(), 'Bench', { bucketName: 'terraform-state-123456789012-eu-west-1' });
+    const stack = new TerraformStateBackendStack(new App(), 'Bench', { backend: { bucketName: 'terraform-state-123456789012-eu-west-1' } });
     const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'));
     const client = localClient(ddb.endpoint);
     const p = table.Properties as CreateTableCommandInput;

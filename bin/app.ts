@@ -22,7 +22,7 @@ import {
   stateKeyFaults,
   tableNameFaults,
   workspaceKeyPrefixFaults,
-} from '../lib/validation';
+} from '../lib/private/validate';
 
 /**
  * The context keys the bootstrap app reads (`cdk synth -c key=value`).
@@ -311,8 +311,10 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
       organizationId: backendProps.organizationId,
     }) : undefined;
     const backend = new TerraformStateBackendStack(app, stackName, {
-      ...backendProps,
-      replication: replicaRegion ? { region: replicaRegion } : undefined,
+      backend: {
+        ...backendProps,
+        replication: replicaRegion ? { region: replicaRegion } : undefined,
+      },
     });
     if (replica) {
       backend.addStackDependency(replica, 'the replica bucket (and key) must exist before replication to it is configured');

@@ -1,10 +1,12 @@
 export { BackendConfig, BackendConfigOptions } from './backend-config';
+export { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from './state-settings';
+export { StateGrantOptions, StateGrants } from './state-grants';
+export { ITerraformStateBackend, TerraformStateBackendBase } from './terraform-state-backend-base';
 export {
-  LockingMode,
-  StateEncryption,
-  StateGrantOptions,
   StateReplication,
   TerraformStateBackend,
+  TerraformStateBackendAttributes,
+  TerraformStateBackendDiscoveryOptions,
   TerraformStateBackendOptions,
   TerraformStateBackendProps,
 } from './terraform-state-backend';
@@ -15,5 +17,5 @@ export {
   TerraformStateBackendStackSet,
   TerraformStateBackendStackSetProps,
 } from './terraform-state-backend-stack-set';
-export { ReplicaEncryption, TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
+export { TerraformStateReplica, TerraformStateReplicaProps } from './terraform-state-replica';
 export { TerraformStateReplicaStack, TerraformStateReplicaStackProps } from './terraform-state-replica-stack';

@@ -1,22 +1,19 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Annotations, App, CfnParameter, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { Annotations, App, Aws, CfnParameter, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
-import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN } from './bucket-hardening';
-import { TerraformStateBackend, TerraformStateBackendOptions, TerraformStateBackendProps } from './terraform-state-backend';
-import {
-  integerRangeFaults,
-  lifecycleDaysFaults,
-  organizationalUnitIdFaults,
-  regionFaults,
-  repeatedValueFaults,
-  stateKeyFaults,
-  throwIfFaults,
-} from './validation';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
+import {
+  DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+  DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
+  DEFAULT_STATE_KEY,
+  resolveBackendSettings,
+} from './private/defaults';
+import { reportFaults, stackSetFaults } from './private/validate';
+import { TerraformStateBackend, TerraformStateBackendOptions } from './terraform-state-backend';
 
 /** CloudFormation's limit for a template passed inline (`TemplateBody`), in bytes of UTF-8. */
 const TEMPLATE_BODY_LIMIT = 51_200;
@@ -129,12 +126,12 @@ export class TerraformStateBackendStackSet extends Construct {
   /**
    * The StackSet.
    */
-  public readonly stackSet: cloudformation.CfnStackSet;
+  public readonly stackSet!: cloudformation.CfnStackSet;
 
   /**
    * The backend template the StackSet deploys (JSON text).
    */
-  public readonly templateBody: string;
+  public readonly templateBody!: string;
 
   /**
    * @param scope the construct (a stack in the management or delegated administrator account)
@@ -144,9 +141,12 @@ export class TerraformStateBackendStackSet extends Construct {
   constructor(scope: Construct, id: string, props: TerraformStateBackendStackSetProps) {
     super(scope, id);
     assertAwsCdkLibVersion();
-    throwIfFaults(this.node.path, validateProps(props));
+    const backend = props.backend ?? {};
+    if (reportFaults(this, stackSetFaults(props, resolveBackendSettings(backend, Aws.ACCOUNT_ID, Aws.REGION), Aws.REGION)) !== undefined) {
+      return;
+    }
 
-    this.templateBody = JSON.stringify(this.backendTemplate(props.backend ?? {}));
+    this.templateBody = JSON.stringify(this.backendTemplate(backend));
     const bytes = Buffer.byteLength(this.templateBody, 'utf8');
     if (bytes > TEMPLATE_BODY_LIMIT) {
       throw new Error(`${this.node.path}: the backend template is ${bytes} bytes (UTF-8), over CloudFormation's ` +
@@ -194,7 +194,7 @@ export class TerraformStateBackendStackSet extends Construct {
       });
       const stateKey = new CfnParameter(stack, 'StateKey', {
         type: 'String',
-        default: backend.stateKey ?? 'terraform.tfstate',
+        default: backend.stateKey ?? DEFAULT_STATE_KEY,
         minLength: 1,
         maxLength: 1024,
         description: 'The state key written into the emitted backend block',
@@ -244,53 +244,4 @@ export class TerraformStateBackendStackSet extends Construct {
       Annotations.of(this).addInfo(message);
     }
   }
-}
-
-function validateProps(props: TerraformStateBackendStackSetProps): string[] {
-  const faults: string[] = [];
-  if (props.organizationalUnitIds.length === 0) {
-    faults.push('`organizationalUnitIds` must name at least one organizational unit');
-  }
-  for (const ou of props.organizationalUnitIds) {
-    faults.push(...organizationalUnitIdFaults('organizationalUnitIds', ou));
-  }
-  faults.push(...repeatedValueFaults('organizationalUnitIds', 'an organizational unit', props.organizationalUnitIds));
-  if (props.regions.length === 0) {
-    faults.push('`regions` must name at least one region');
-  }
-  for (const region of props.regions) {
-    faults.push(...regionFaults('regions', region));
-  }
-  faults.push(...repeatedValueFaults('regions', 'a region', props.regions));
-  if (props.maxConcurrentPercentage !== undefined) {
-    faults.push(...integerRangeFaults('maxConcurrentPercentage', props.maxConcurrentPercentage, 1, 100));
-  }
-  if (props.failureTolerancePercentage !== undefined) {
-    faults.push(...integerRangeFaults('failureTolerancePercentage', props.failureTolerancePercentage, 0, 100));
-  }
-  const backend = props.backend ?? {};
-  // These become parameter defaults; the backend inside only sees the parameters.
-  if (backend.stateKey !== undefined) {
-    faults.push(...stateKeyFaults('backend.stateKey', backend.stateKey));
-  }
-  if (backend.noncurrentVersionExpiration) {
-    faults.push(...lifecycleDaysFaults('backend.noncurrentVersionExpiration', backend.noncurrentVersionExpiration));
-  }
-  if (backend.noncurrentVersionsToRetain !== undefined) {
-    faults.push(...integerRangeFaults('backend.noncurrentVersionsToRetain', backend.noncurrentVersionsToRetain, 1, 100));
-  }
-  // Not offered by TerraformStateBackendOptions; a JavaScript caller can still
-  // pass them, and they must not be applied to every account unnoticed.
-  const notOffered = backend as TerraformStateBackendProps;
-  for (const [prop, why] of [
-    ['bucketName', 'bucket names are global: in a StackSet each account and region derives its own (terraform-state-<account>-<region>)'],
-    ['encryptionKey', 'a key of this app cannot serve other accounts; use `encryption: StateEncryption.KMS` for a key per account and region'],
-    ['serverAccessLogsBucket', 'a bucket of this app cannot receive other accounts\' logs; each account gets its own log bucket'],
-    ['replication', 'each replica stack must be deployed before its backend, which one StackSet cannot order; replicate with per-account stacks'],
-  ] as const) {
-    if (notOffered[prop] !== undefined) {
-      faults.push(`\`backend.${prop}\` is not a StackSet backend option: ${why}`);
-    }
-  }
-  return faults;
 }

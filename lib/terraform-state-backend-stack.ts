@@ -5,7 +5,14 @@ import { TerraformStateBackend, TerraformStateBackendProps } from './terraform-s
 /**
  * Properties of a `TerraformStateBackendStack`.
  */
-export interface TerraformStateBackendStackProps extends StackProps, TerraformStateBackendProps {}
+export interface TerraformStateBackendStackProps extends StackProps {
+  /**
+   * The backend's settings.
+   *
+   * @default - the backend's defaults
+   */
+  readonly backend?: TerraformStateBackendProps;
+}
 
 /**
  * A ready stack around one `TerraformStateBackend`: the bootstrap stack that
@@ -26,7 +33,7 @@ export class TerraformStateBackendStack extends Stack {
   /**
    * @param scope the app (or stage) to add the stack to
    * @param id the stack's construct ID, and its name unless `stackName` is given
-   * @param props stack settings and the backend's settings; all optional
+   * @param props stack settings, and the backend's under `backend`; all optional
    */
   constructor(scope: Construct, id: string, props: TerraformStateBackendStackProps = {}) {
     super(scope, id, {
@@ -34,6 +41,6 @@ export class TerraformStateBackendStack extends Stack {
       synthesizer: props.synthesizer ?? new LegacyStackSynthesizer(),
       description: props.description ?? 'Terraform s3 backend: state bucket and lock table (cdk-terraform-state-backend)',
     });
-    this.backend = new TerraformStateBackend(this, 'Backend', props);
+    this.backend = new TerraformStateBackend(this, 'Backend', props.backend);
   }
 }

@@ -1,45 +1,23 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import {
-  deliverAccessLogs,
-  denyOutsideOrganization,
-  denyOutsideOrganizationOnKey,
-  hardenedBucketProps,
-  makeAccessLogBucket,
-  protectHistory,
-  stateLifecycleRules,
-} from './bucket-hardening';
-import { acknowledgeNagRules } from './nag';
-import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './replica-names';
-import { bucketNameFaults, dataProtectionFaults, enumFaults, organizationIdFaults, throwIfFaults } from './validation';
+import { makeAccessLogBucket, deliverAccessLogs } from './private/access-logs';
+import { DEFAULT_REMOVAL_POLICY, REPLICA_ACCESS_LOGS_PREFIX } from './private/defaults';
+import { applyOrganizationBoundary, protectHistory } from './private/history-and-boundary';
+import { acknowledgeNagRules } from './private/nag';
+import { REPLICA_KEY_ACTIONS } from './private/perms';
+import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './private/replica-names';
+import { hardenedBucketProps, stateLifecycleRules } from './private/state-bucket';
+import { replicaFaults, reportFaults } from './private/validate';
+import { DataProtectionOptions, ReplicaEncryption } from './state-settings';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
-
-/**
- * How replicas are encrypted at rest. There is no AWS managed KMS key choice:
- * the `aws/s3` key's policy cannot be opened to the replication role.
- */
-export enum ReplicaEncryption {
-  /**
-   * A new customer-managed key (rotation on, alias
-   * `alias/terraform-state-replica`) that the replication roles may encrypt
-   * with; serves a backend of either kind.
-   */
-  KMS = 'KMS',
-
-  /**
-   * S3-managed keys (SSE-S3); serves only a backend with
-   * `StateEncryption.S3_MANAGED`.
-   */
-  S3_MANAGED = 'S3_MANAGED',
-}
 
 /**
  * Properties of a `TerraformStateReplica`.
  */
-export interface TerraformStateReplicaProps {
+export interface TerraformStateReplicaProps extends DataProtectionOptions {
   /**
    * Name of the replica bucket.
    *
@@ -61,62 +39,6 @@ export interface TerraformStateReplicaProps {
    * @default ReplicaEncryption.KMS, which serves a backend of either kind
    */
   readonly encryption?: ReplicaEncryption;
-
-  /**
-   * What happens to the replica bucket, its log bucket and its key when they
-   * are removed from the stack or the stack is deleted; their bucket policies
-   * and the key's alias follow the same policy.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * How long an old version of a replica is kept; the newest
-   * `noncurrentVersionsToRetain` never expire.
-   *
-   * @default Duration.days(90)
-   */
-  readonly noncurrentVersionExpiration?: Duration;
-
-  /**
-   * How many old versions of each replica are always kept: 1 to 100.
-   *
-   * @default 10
-   */
-  readonly noncurrentVersionsToRetain?: number;
-
-  /**
-   * Deny `s3:DeleteObjectVersion` on the replica bucket to every principal
-   * except `stateHistoryAdmins`.
-   *
-   * @default true
-   */
-  readonly protectStateHistory?: boolean;
-
-  /**
-   * Principal ARNs that may still delete object versions (`aws:PrincipalArn`).
-   *
-   * @default - none
-   */
-  readonly stateHistoryAdmins?: string[];
-
-  /**
-   * How long the replica bucket's access logs are kept in its log bucket.
-   *
-   * @default Duration.days(365)
-   */
-  readonly serverAccessLogsRetention?: Duration;
-
-  /**
-   * The ID of the AWS Organization (`o-...`) whose principals alone may use the
-   * replica: the policies of its buckets and key deny every principal outside
-   * it (on the key, its use, never its administration, as for the backend).
-   * AWS service principals are not affected.
-   *
-   * @default - no organization boundary
-   */
-  readonly organizationId?: string;
 }
 
 /**
@@ -133,12 +55,12 @@ export class TerraformStateReplica extends Construct {
   /**
    * The replica bucket.
    */
-  public readonly bucket: s3.IBucket;
+  public readonly bucket!: s3.IBucket;
 
   /**
    * The bucket that receives the replica bucket's access logs.
    */
-  public readonly logBucket: s3.IBucket;
+  public readonly logBucket!: s3.IBucket;
 
   /**
    * The key that encrypts replicas; undefined unless `encryption` is `KMS`.
@@ -160,15 +82,12 @@ export class TerraformStateReplica extends Construct {
     assertAwsCdkLibVersion();
     const stack = Stack.of(this);
     const encryption = props.encryption ?? ReplicaEncryption.KMS;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DEFAULT_REMOVAL_POLICY;
     this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
 
-    throwIfFaults(this.node.path, [
-      ...enumFaults('encryption', props.encryption, ReplicaEncryption),
-      ...bucketNameFaults('bucketName', this.bucketName),
-      ...dataProtectionFaults(props),
-      ...(props.organizationId !== undefined ? organizationIdFaults('organizationId', props.organizationId) : []),
-    ]);
+    if (reportFaults(this, replicaFaults(props, this.bucketName)) !== undefined) {
+      return;
+    }
     if (removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-terraform-state-backend:replicaRemovalPolicyDestroy',
         'removalPolicy is DESTROY: deleting the stack deletes the replica buckets once they are empty.');
@@ -188,7 +107,7 @@ export class TerraformStateReplica extends Construct {
       key.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowStateReplicationToEncrypt',
         principals: [new iam.AnyPrincipal()],
-        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        actions: REPLICA_KEY_ACTIONS,
         resources: ['*'],
         conditions: {
           ArnLike: { 'aws:PrincipalArn': replicationRoleArnPatterns(stack.account, stack.region) },
@@ -208,16 +127,12 @@ export class TerraformStateReplica extends Construct {
       lifecycleRules: stateLifecycleRules(props),
     });
     this.bucket = bucket;
-    deliverAccessLogs(bucket, this.bucketName, this.logBucket, 'replica-bucket-access-logs/', 'AllowReplicaBucketAccessLogDelivery');
+    deliverAccessLogs(bucket, this.bucketName, this.logBucket, REPLICA_ACCESS_LOGS_PREFIX, 'AllowReplicaBucketAccessLogDelivery');
     if (props.protectStateHistory ?? true) {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
     }
     if (props.organizationId) {
-      denyOutsideOrganization(bucket, props.organizationId);
-      denyOutsideOrganization(this.logBucket as s3.Bucket, props.organizationId);
-      if (this.encryptionKey) {
-        denyOutsideOrganizationOnKey(this.encryptionKey, props.organizationId);
-      }
+      applyOrganizationBoundary(props.organizationId, [bucket, this.logBucket as s3.Bucket], this.encryptionKey);
     }
     // The bucket policies (TLS only, history deny, organization boundary) stay
     // with the buckets they protect.

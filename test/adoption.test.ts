@@ -17,7 +17,7 @@ import {
   LockingMode,
   StateEncryption,
   TerraformStateBackendStack,
-  TerraformStateBackendStackProps,
+  TerraformStateBackendProps,
 } from '../lib';
 
 const BUCKET = 'acme-terraform-state';
@@ -40,9 +40,9 @@ interface CfnResource {
   readonly UpdateReplacePolicy?: string;
 }
 
-function synth(props: TerraformStateBackendStackProps) {
+function synth(props: TerraformStateBackendProps) {
   const app = new App();
-  const stack = new TerraformStateBackendStack(app, 'TerraformStateBackend', props);
+  const stack = new TerraformStateBackendStack(app, 'TerraformStateBackend', { backend: props });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   return { template, resources };
@@ -64,7 +64,7 @@ function named(resources: Record<string, CfnResource>, type: string, name: strin
 }
 
 /** The configurations the bootstrap app can deploy, from the plainest to everything on. */
-const CONFIGURATIONS: Record<string, TerraformStateBackendStackProps> = {
+const CONFIGURATIONS: Record<string, TerraformStateBackendProps> = {
   'names only': { bucketName: BUCKET, lockTableName: TABLE },
   'KMS, both locks, organization boundary': {
     bucketName: BUCKET,

@@ -47,7 +47,7 @@ function appTemplates(context: Record<string, string>): Record<string, unknown> 
 function lockingEncryptionTemplates(): Record<string, unknown> {
   const app = new App();
   const stacks = Object.values(LockingMode).flatMap((locking) => Object.values(StateEncryption).map((encryption) =>
-    new TerraformStateBackendStack(app, `${locking}-${encryption}`.replace(/_/g, ''), { locking, encryption })));
+    new TerraformStateBackendStack(app, `${locking}-${encryption}`.replace(/_/g, ''), { backend: { locking, encryption } })));
   const assembly = app.synth();
   return Object.fromEntries(stacks.map((s) => [`${s.node.id}.TerraformStateBackend`, assembly.getStackArtifact(s.artifactId).template]));
 }

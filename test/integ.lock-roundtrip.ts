@@ -23,7 +23,7 @@
  *   2. a second, identical conditional `PutItem` fails with
  *      `ConditionalCheckFailedException` (run by a probe function that reports
  *      the error's name, because a failing SDK call fails an `awsApiCall`); the
- *      probe runs with `grantStateReadWrite()`, so the grant is tested too;
+ *      probe runs with `grants.readWrite()`, so the grant is tested too;
  *   3. release: `DeleteItem` of the lock item;
  *   4. `PutObject` of a state file, then `GetObject` returns it (over TLS: the
  *      bucket policy denies anything else);
@@ -45,13 +45,15 @@ const app = new App();
 // off so that step 5 may delete the version it made. The discovery parameters
 // get their own prefix, beside any real backend's.
 const backendStack = new TerraformStateBackendStack(app, 'TerraformStateBackendInteg', {
-  bucketName: `terraform-state-integ-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
-  lockTableName: 'terraform-lock-integ',
-  stateKey: 'integ/terraform.tfstate',
-  removalPolicy: RemovalPolicy.DESTROY,
-  serverAccessLogs: false,
-  protectStateHistory: false,
-  discoveryPrefix: '/terraform-integ/lock-roundtrip/',
+  backend: {
+    bucketName: `terraform-state-integ-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+    lockTableName: 'terraform-lock-integ',
+    stateKey: 'integ/terraform.tfstate',
+    removalPolicy: RemovalPolicy.DESTROY,
+    serverAccessLogs: false,
+    protectStateHistory: false,
+    discoveryPrefix: '/terraform-integ/lock-roundtrip/',
+  },
 });
 const backend = backendStack.backend;
 
@@ -102,7 +104,7 @@ const probe = new lambda.Function(assertionStack, 'LockProbe', {
   ].join('\n')),
   description: 'Integration test: one conditional PutItem, reporting the outcome',
 });
-backend.grantStateReadWrite(probe);
+backend.grants.readWrite(probe);
 
 // 1. Acquire.
 const acquire = integ.assertions.awsApiCall('DynamoDB', 'putItem', lockRequest);

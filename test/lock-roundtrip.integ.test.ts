@@ -61,11 +61,13 @@ function lockTableFromTemplate(props: TerraformStateBackendStackProps): CreateTa
 }
 
 const STACKS: Array<[string, TerraformStateBackendStackProps]> = [
-  ['default stack (LockingMode.DYNAMODB)', { bucketName: BUCKET }],
+  ['default stack (LockingMode.DYNAMODB)', { backend: { bucketName: BUCKET } }],
   ['migration stack (LockingMode.DYNAMODB_AND_S3_LOCKFILE)', {
-    bucketName: BUCKET,
-    locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
-    lockTableName: 'terraform-lock-migration',
+    backend: {
+      bucketName: BUCKET,
+      locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+      lockTableName: 'terraform-lock-migration',
+    },
   }],
 ];
 

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { LockingMode, StateEncryption, StateGrantOptions, TerraformStateBackend, TerraformStateBackendProps } from '../lib';
+import { synthErrors } from './support/synth-errors';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
@@ -101,13 +102,13 @@ test('DYNAMODB_AND_S3_LOCKFILE emits both locks', () => {
 });
 
 test('an unknown locking or encryption string (from JavaScript) is an error', () => {
-  expect(() => synth({ locking: 'DYNAMO' as LockingMode, encryption: 'KMSX' as StateEncryption })).toThrow(
+  expect(synthErrors(synth({ locking: 'DYNAMO' as LockingMode, encryption: 'KMSX' as StateEncryption }).backend)).toContain(
     '  - `locking` must be one of DYNAMODB, S3_LOCKFILE, DYNAMODB_AND_S3_LOCKFILE, got "DYNAMO"\n' +
     '  - `encryption` must be one of S3_MANAGED, KMS_MANAGED, KMS, got "KMSX"');
 });
 
 test('lockTableName with S3_LOCKFILE is an error', () => {
-  expect(() => synth({ locking: LockingMode.S3_LOCKFILE, lockTableName: 'locks' })).toThrow(
+  expect(synthErrors(synth({ locking: LockingMode.S3_LOCKFILE, lockTableName: 'locks' }).backend)).toContain(
     '`lockTableName` is set to "locks", but `locking` is S3_LOCKFILE, which makes no table',
   );
 });
@@ -190,7 +191,7 @@ describe('encryption', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
     const key = new kms.Key(stack, 'Key');
-    expect(() => new TerraformStateBackend(stack, 'Backend', { encryption: StateEncryption.KMS_MANAGED, encryptionKey: key })).toThrow(
+    expect(synthErrors(new TerraformStateBackend(stack, 'Backend', { encryption: StateEncryption.KMS_MANAGED, encryptionKey: key }))).toContain(
       '`encryptionKey` is set, but `encryption` is KMS_MANAGED; a customer-managed key needs StateEncryption.KMS',
     );
   });
@@ -200,8 +201,8 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
   test('passes cdk-nag AwsSolutions with zero findings, a default-pattern grant included', () => {
     const { stack, backend } = synth({ locking, encryption });
     const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountPrincipal('123456789012') });
-    backend.grantStateReadWrite(role);
-    backend.grantStateRead(new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountPrincipal('123456789012') }));
+    backend.grants.readWrite(role);
+    backend.grants.read(new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountPrincipal('123456789012') }));
     Aspects.of(stack).add(new AwsSolutionsChecks());
     const annotations = Annotations.fromStack(stack);
     const findings = [
@@ -211,8 +212,8 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
     expect(findings).toEqual([]);
   });
 
-  test('grantStateReadWrite gives exactly what Terraform documents', () => {
-    const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateReadWrite(r));
+  test('grants.readWrite gives exactly what Terraform documents', () => {
+    const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grants.readWrite(r));
     const { table, key } = ids(stack, backend);
     const expected: unknown[] = [
       // No s3:prefix condition: HeadObject on a missing key must answer 404, not 403 (see grantList).
@@ -236,8 +237,8 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
     expect(sortActions(statements)).toEqual(expected);
   });
 
-  test('grantStateRead gives list, get, digest read and decrypt; no writes, no locks', () => {
-    const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grantStateRead(r));
+  test('grants.read gives list, get, digest read and decrypt; no writes, no locks', () => {
+    const { statements, stack, backend } = grantedStatements({ locking, encryption }, (b, r) => b.grants.read(r));
     const { table, key } = ids(stack, backend);
     const expected: unknown[] = [
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN },
@@ -261,7 +262,7 @@ describe.each(LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)))(
 describe('grant key patterns', () => {
   const grant = (props: TerraformStateBackendProps, keyPattern?: string, options?: StateGrantOptions) =>
     grantedStatements({ locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, ...props },
-      (b, r) => b.grantStateReadWrite(r, keyPattern, options)).statements as any[];
+      (b, r) => b.grants.readWrite(r, { ...options, keyPattern })).statements as any[];
   const narrow = (options: StateGrantOptions = {}): StateGrantOptions => ({ ...options, listOnlyStateKeys: true });
 
   test('a pattern scopes objects, lock files and lock items; the listing stays on the whole bucket', () => {
@@ -302,7 +303,7 @@ describe('grant key patterns', () => {
     expect(items.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toContain(`${BUCKET}/env:/*/terraform.tfstate-md5`);
     // Without workspaces, and for reading, no state object may be deleted.
     expect(JSON.stringify(grant({}))).not.toMatch(/"s3:DeleteObject","Resource":\{[^}]*terraform\.tfstate"/);
-    const read = grantedStatements({}, (b, r) => b.grantStateRead(r, undefined, { workspaces: true })).statements;
+    const read = grantedStatements({}, (b, r) => b.grants.read(r, { workspaces: true })).statements;
     expect(JSON.stringify(read)).not.toContain('Delete');
   });
 
@@ -335,7 +336,7 @@ describe('grant key patterns', () => {
   test('a bad pattern is an error naming keyPattern', () => {
     const { backend, stack } = synth();
     const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountPrincipal('123456789012') });
-    expect(() => backend.grantStateReadWrite(role, '/network/*')).toThrow('`keyPattern` must not start or end with "/", got "/network/*"');
+    expect(() => backend.grants.readWrite(role, { keyPattern: '/network/*' })).toThrow('`keyPattern` must not start or end with "/", got "/network/*"');
   });
 });
 
@@ -355,9 +356,9 @@ describe('grants into another stack', () => {
     const backend = new TerraformStateBackend(backendStack, 'Backend', props);
     const pipelineStack = new Stack(app, 'Pipeline', env ? { env: ENV } : {});
     const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
-    backend.grantStateReadWrite(role, 'apps/*', { workspaces: true });
-    backend.grantStateRead(role, 'network/terraform.tfstate');
-    backend.grantDiscoveryRead(role);
+    backend.grants.readWrite(role, { keyPattern: 'apps/*', workspaces: true });
+    backend.grants.read(role, { keyPattern: 'network/terraform.tfstate' });
+    backend.grants.discoveryRead(role);
     const assembly = app.synth();
     return {
       outputsBefore,
@@ -406,7 +407,7 @@ describe('grants into another stack', () => {
     const backend = new TerraformStateBackend(backendStack, 'Backend', { encryption: StateEncryption.KMS, locking: LockingMode.S3_LOCKFILE });
     const pipelineStack = new Stack(app, 'Pipeline', { env: { account: '222222222222', region: 'eu-west-1' } });
     const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal(), roleName: PhysicalName.GENERATE_IF_NEEDED });
-    backend.grantStateRead(role);
+    backend.grants.read(role);
     const assembly = app.synth();
     const keyPolicy = Object.values<any>(Template.fromJSON(assembly.getStackByName('Backend').template).findResources('AWS::KMS::Key'))[0]
       .Properties.KeyPolicy.Statement;

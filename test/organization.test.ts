@@ -17,6 +17,7 @@ import {
   TerraformStateBackendStackSet,
   TerraformStateBackendStackSetProps,
 } from '../lib';
+import { synthErrors } from './support/synth-errors';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-111111111111-eu-west-1';
@@ -150,9 +151,14 @@ describe('TerraformStateBackendStackSet', () => {
     ['a tolerance over 100', { failureTolerancePercentage: 101 }, '`failureTolerancePercentage` must be a whole number from 0 to 100, got 101'],
     ['a bad state key', { backend: { stateKey: '/x' } }, '`backend.stateKey` must not start or end with "/", got "/x"'],
     ['a part-day expiration', { backend: { noncurrentVersionExpiration: Duration.hours(1) } }, '`backend.noncurrentVersionExpiration` must be a whole number of days'],
-    ['an organization ID that is not one', { backend: { organizationId: 'o-ABC' } }, '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "o-ABC"'],
+    ['an organization ID that is not one', { backend: { organizationId: 'o-ABC' } }, '`backend.organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "o-ABC"'],
+    ['a bad lock table name (by the backend rules)', { backend: { lockTableName: 'x' } }, '`backend.lockTableName` must be 3 to 255 characters, got 1: "x"'],
   ])('rejects %s', (_name, props, message) => {
-    expect(() => stackSet(props)).toThrow(message);
+    const set = new TerraformStateBackendStackSet(new Stack(new App(), 'Org'), 'StackSet', {
+      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1', 'us-east-1'], ...props,
+    });
+    expect(synthErrors(set)).toContain(message);
+    expect(set.node.children).toHaveLength(0);
   });
 
   test('the backend options do not offer bucketName, encryptionKey, serverAccessLogsBucket or replication', () => {
@@ -172,16 +178,21 @@ describe('TerraformStateBackendStackSet', () => {
     const stackSetProps = jsii.types['cdk-terraform-state-backend.TerraformStateBackendStackSetProps'];
     const backendType = stackSetProps.properties.find((p: { name: string }) => p.name === 'backend').type.fqn;
     expect(backendType).toBe('cdk-terraform-state-backend.TerraformStateBackendOptions');
-    const offered = jsii.types[backendType].properties.map((p: { name: string }) => p.name);
+    // A struct's properties, its bases' included (jsii lists inherited ones on the base).
+    const propertiesOf = (fqn: string): string[] => [
+      ...(jsii.types[fqn].properties ?? []).map((p: { name: string }) => p.name),
+      ...(jsii.types[fqn].interfaces ?? []).flatMap(propertiesOf),
+    ];
+    const offered = propertiesOf(backendType);
     expect(offered).toEqual(expect.arrayContaining(['locking', 'encryption', 'stateKey', 'organizationId', 'removalPolicy']));
     for (const name of ['bucketName', 'encryptionKey', 'serverAccessLogsBucket', 'replication']) {
       expect(offered).not.toContain(name);
     }
     // A JavaScript caller can still pass them: refused, never silently applied to every account.
-    expect(() => new TerraformStateBackendStackSet(stack, 'A', bucketName)).toThrow('`backend.bucketName` is not a StackSet backend option');
-    expect(() => new TerraformStateBackendStackSet(stack, 'B', encryptionKey)).toThrow('`backend.encryptionKey` is not a StackSet backend option');
-    expect(() => new TerraformStateBackendStackSet(stack, 'C', logs)).toThrow('`backend.serverAccessLogsBucket` is not a StackSet backend option');
-    expect(() => new TerraformStateBackendStackSet(stack, 'D', replication)).toThrow('`backend.replication` is not a StackSet backend option');
+    expect(synthErrors(new TerraformStateBackendStackSet(stack, 'A', bucketName))).toContain('`backend.bucketName` is not a StackSet backend option');
+    expect(synthErrors(new TerraformStateBackendStackSet(stack, 'B', encryptionKey))).toContain('`backend.encryptionKey` is not a StackSet backend option');
+    expect(synthErrors(new TerraformStateBackendStackSet(stack, 'C', logs))).toContain('`backend.serverAccessLogsBucket` is not a StackSet backend option');
+    expect(synthErrors(new TerraformStateBackendStackSet(stack, 'D', replication))).toContain('`backend.replication` is not a StackSet backend option');
   });
 
   test('surfaces the backend template\'s warnings on the StackSet', () => {
@@ -213,7 +224,7 @@ describe('TerraformStateBackendStackSet', () => {
       organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryption: StateEncryption.KMS },
     });
     const body = JSON.parse(set.templateBody);
-    const plain = new TerraformStateBackendStack(new App({ context }), 'TerraformStateBackend', { encryption: StateEncryption.KMS });
+    const plain = new TerraformStateBackendStack(new App({ context }), 'TerraformStateBackend', { backend: { encryption: StateEncryption.KMS } });
     const plainResources = Template.fromStack(plain).toJSON().Resources;
     expect(Object.keys(body.Resources).sort()).toEqual(Object.keys(plainResources).sort());
     // Resources that no CloudFormation parameter touches are identical, metadata included.
@@ -275,7 +286,7 @@ describe('cross-account grants', () => {
     ['an ArnPrincipal of another account', new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'), 'arn:aws:iam::222222222222:role/ci'],
   ])('to %s land in the bucket policy, the table policy and the key policy', (_name, principal, principalJson) => {
     const { stack, backend } = synth({ encryption: StateEncryption.KMS, locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE });
-    backend.grantStateReadWrite(principal);
+    backend.grants.readWrite(principal);
     const template = Template.fromStack(stack);
     const bucketId = stack.getLogicalId(backend.bucket.node.defaultChild as any);
     // ARNs from names (see 'grants into another stack' in locking-encryption.test.ts)
@@ -343,10 +354,10 @@ describe('discovery', () => {
     expect(off.backend.discoveryPrefix).toBeUndefined();
   });
 
-  test('grantDiscoveryRead gives GetParameter(s) on exactly those parameters', () => {
+  test('grants.discoveryRead gives GetParameter(s) on exactly those parameters', () => {
     const { stack, backend } = synth();
     const role = new iam.Role(stack, 'Pipeline', { assumedBy: new iam.AccountPrincipal('111111111111') });
-    backend.grantDiscoveryRead(role);
+    backend.grants.discoveryRead(role);
     const policy = Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0];
     const [statement] = policy.Properties.PolicyDocument.Statement;
     expect(statement.Action).toEqual(['ssm:GetParameter', 'ssm:GetParameters']);
@@ -362,13 +373,13 @@ describe('discovery', () => {
     ['a reserved prefix', { discoveryPrefix: '/aws/terraform/' }, 'not start with "/aws" or "/ssm", got "/aws/terraform/"'],
     ['a prefix with discovery off', { discovery: false, discoveryPrefix: '/x/' }, '`discoveryPrefix` is set to "/x/", but `discovery` is false'],
   ])('rejects %s', (_name, props, message) => {
-    expect(() => synth(props)).toThrow(message);
+    expect(synthErrors(synth(props).backend)).toContain(message);
   });
 
-  test('grantDiscoveryRead without discovery is an error', () => {
+  test('grants.discoveryRead without discovery is an error', () => {
     const { stack, backend } = synth({ discovery: false });
-    expect(() => backend.grantDiscoveryRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') }))).toThrow(
-      'grantDiscoveryRead() needs `discovery`, which is false');
+    expect(() => backend.grants.discoveryRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') }))).toThrow(
+      'discoveryRead() needs the discovery parameters: `discovery` is false');
   });
 });
 
@@ -405,13 +416,13 @@ test('the StateKey pattern enforces Terraform\'s key rules', () => {
 describe('KMS_MANAGED and other accounts', () => {
   test('a grant to another account is an error: the aws/s3 key cannot be used across accounts', () => {
     const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
-    expect(() => backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
+    expect(() => backend.grants.readWrite(new iam.AccountPrincipal('222222222222'))).toThrow(
       'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
   });
 
   test('S3_LOCKFILE with SSE-S3 can be granted to another account (no table, no key)', () => {
     const { stack, backend } = synth({ locking: LockingMode.S3_LOCKFILE });
-    expect(backend.grantStateReadWrite(new iam.AccountPrincipal('222222222222')).success).toBe(true);
+    expect(backend.grants.readWrite(new iam.AccountPrincipal('222222222222')).success).toBe(true);
     Template.fromStack(stack).hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] })]) },
     });
@@ -419,7 +430,7 @@ describe('KMS_MANAGED and other accounts', () => {
 
   test('a grant within the account is fine', () => {
     const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
-    expect(backend.grantStateRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') })).success).toBe(true);
+    expect(backend.grants.read(new iam.Role(stack, 'R', { assumedBy: new iam.AccountPrincipal('111111111111') })).success).toBe(true);
   });
 });
 
@@ -429,7 +440,7 @@ describe('the lock table on the AWS owned key serves other accounts', () => {
     ['an ArnPrincipal of another account', new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci')],
   ])('a default backend (SSE-S3, DYNAMODB) grants %s read-write through the bucket and table policies', (_name, principal) => {
     const { stack, backend } = synth();
-    expect(backend.grantStateReadWrite(principal).success).toBe(true);
+    expect(backend.grants.readWrite(principal).success).toBe(true);
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       SSESpecification: { SSEEnabled: false },
@@ -439,9 +450,9 @@ describe('the lock table on the AWS owned key serves other accounts', () => {
     });
   });
 
-  test('grantStateRead never refuses because of the digest item: another account gets GetItem on <key>-md5', () => {
+  test('grants.read never refuses because of the digest item: another account gets GetItem on <key>-md5', () => {
     const { stack, backend } = synth();
-    expect(backend.grantStateRead(new iam.AccountPrincipal('222222222222')).success).toBe(true);
+    expect(backend.grants.read(new iam.AccountPrincipal('222222222222')).success).toBe(true);
     Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
       ResourcePolicy: { PolicyDocument: { Statement: [Match.objectLike({
         Action: 'dynamodb:GetItem',
@@ -454,18 +465,18 @@ describe('the lock table on the AWS owned key serves other accounts', () => {
 describe('cross-account checks read the account from an ArnPrincipal too', () => {
   test('KMS_MANAGED refuses an ArnPrincipal of another account', () => {
     const { backend } = synth({ encryption: StateEncryption.KMS_MANAGED, locking: LockingMode.S3_LOCKFILE });
-    expect(() => backend.grantStateRead(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
+    expect(() => backend.grants.read(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/ci'))).toThrow(
       'the grantee is in account 222222222222, but `encryption` is KMS_MANAGED');
   });
 
   test('an ArnPrincipal of the same account is no cross-account grant', () => {
     const { backend } = synth();
-    expect(backend.grantStateRead(new iam.ArnPrincipal('arn:aws:iam::111111111111:role/reader')).success).toBe(true);
+    expect(backend.grants.read(new iam.ArnPrincipal('arn:aws:iam::111111111111:role/reader')).success).toBe(true);
   });
 
-  test('grantDiscoveryRead refuses another account: standard SSM parameters cannot be shared', () => {
+  test('grants.discoveryRead refuses another account: standard SSM parameters cannot be shared', () => {
     const { backend } = synth();
-    expect(() => backend.grantDiscoveryRead(new iam.AccountPrincipal('222222222222'))).toThrow(
+    expect(() => backend.grants.discoveryRead(new iam.AccountPrincipal('222222222222'))).toThrow(
       'the grantee is in account 222222222222, but standard SSM parameters cannot be read from another account');
   });
 });
@@ -481,9 +492,9 @@ describe('cross-account checks cannot be bypassed', () => {
   test.each(anyone)('%s is refused by every grant, also in an environment-agnostic stack', (_name, principal) => {
     for (const stack of [synth().stack, new Stack(new App(), 'Agnostic')]) {
       const backend = stack.node.tryFindChild('Backend') as TerraformStateBackend ?? new TerraformStateBackend(stack, 'Backend');
-      expect(() => backend.grantStateReadWrite(principal())).toThrow(anyoneMessage);
-      expect(() => backend.grantStateRead(principal())).toThrow(anyoneMessage);
-      expect(() => backend.grantDiscoveryRead(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grants.readWrite(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grants.read(principal())).toThrow(anyoneMessage);
+      expect(() => backend.grants.discoveryRead(principal())).toThrow(anyoneMessage);
     }
   });
 
@@ -505,13 +516,13 @@ describe('cross-account checks cannot be bypassed', () => {
   test.each(beyond)('%s is judged as reaching beyond this account (refused with KMS_MANAGED)', (_name, principal, who) => {
     const { stack, backend } = synth({ encryption: StateEncryption.KMS_MANAGED });
     const grantee = principal(stack);
-    expect(() => backend.grantStateRead(grantee)).toThrow(who);
-    expect(() => backend.grantStateRead(grantee)).toThrow('but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
+    expect(() => backend.grants.read(grantee)).toThrow(who);
+    expect(() => backend.grants.read(grantee)).toThrow('but `encryption` is KMS_MANAGED: the aws/s3 key cannot be used from another account');
   });
 
-  test.each(beyond)('grantDiscoveryRead refuses %s', (_name, principal, who) => {
+  test.each(beyond)('grants.discoveryRead refuses %s', (_name, principal, who) => {
     const { stack, backend } = synth();
-    expect(() => backend.grantDiscoveryRead(principal(stack))).toThrow(who);
+    expect(() => backend.grants.discoveryRead(principal(stack))).toThrow(who);
   });
 
   test('principals of this account are not cross-account, however they are written', () => {
@@ -523,7 +534,7 @@ describe('cross-account checks cannot be bypassed', () => {
       new iam.CompositePrincipal(new iam.AccountPrincipal('111111111111'), new iam.ArnPrincipal('arn:aws:iam::111111111111:role/ci')),
       new iam.AccountPrincipal('111111111111').withConditions({ StringEquals: { 'aws:PrincipalTag/team': 'platform' } }),
     ]) {
-      expect(backend.grantStateReadWrite(principal).success).toBe(true);
+      expect(backend.grants.readWrite(principal).success).toBe(true);
     }
   });
 });

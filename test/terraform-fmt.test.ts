@@ -24,7 +24,7 @@ function rendered(): Record<string, string> {
     for (const encryption of Object.values(StateEncryption)) {
       for (const workspaceKeyPrefix of [undefined, 'workspaces']) {
         const name = `${locking}-${encryption}${workspaceKeyPrefix ? '-prefix' : ''}`;
-        const stack = new TerraformStateBackendStack(app, name.replace(/_/g, ''), { env: ENV, locking, encryption, workspaceKeyPrefix });
+        const stack = new TerraformStateBackendStack(app, name.replace(/_/g, ''), { env: ENV, backend: { locking, encryption, workspaceKeyPrefix } });
         // A new key's ARN is known only after deployment: put a real-looking one in its place.
         const values = { pseudo: {}, getAtt: () => KEY_ARN };
         out[`${name}.block.tf`] = evaluateInStack(stack, stack.backend.renderBackendBlock(), values);

@@ -1,7 +1,9 @@
 import { App, Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { TerraformStateBackend, TerraformStateBackendProps } from '../lib';
+import { LockingMode, TerraformStateBackend, TerraformStateBackendProps } from '../lib';
+import { synthErrors } from './support/synth-errors';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -252,7 +254,7 @@ describe('removalPolicy', () => {
   });
 
   test('SNAPSHOT is an error: S3 buckets cannot be snapshotted', () => {
-    expect(() => synth({ removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(
+    expect(synthErrors(new TerraformStateBackend(new Stack(new App(), 'Stack', {}), 'Backend', { removalPolicy: RemovalPolicy.SNAPSHOT }))).toContain(
       '`removalPolicy` must be RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY, got SNAPSHOT, which S3 buckets do not support',
     );
   });
@@ -365,12 +367,12 @@ describe('validation', () => {
   test('reports every fault in one error, naming prop, value and rule, before any resource is made', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
-    expect(() => new TerraformStateBackend(stack, 'Backend', {
+    expect(synthErrors(new TerraformStateBackend(stack, 'Backend', {
       bucketName: 'Bad_Bucket',
       lockTableName: 'x',
       stateKey: 'a//b',
       workspaceKeyPrefix: '/env',
-    })).toThrow([
+    }))).toContain([
       'Invalid props for Stack/Backend:',
       '  - `bucketName` may contain only lowercase letters, digits, "." and "-", got "B", "_" in "Bad_Bucket"',
       '  - `bucketName` must start and end with a lowercase letter or digit, got "Bad_Bucket"',
@@ -379,6 +381,27 @@ describe('validation', () => {
       '  - `workspaceKeyPrefix` must not start or end with "/", got "/env"',
     ].join('\n'));
     expect(stack.node.findChild('Backend').node.children).toHaveLength(0);
+  });
+
+  test('reports faults the CDK way: an error annotation, no throw, nothing built; grants and rendering refuse', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack');
+    const role = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    const backend = new TerraformStateBackend(stack, 'Backend', {
+      locking: 'FILE' as LockingMode, // a JavaScript caller's typo must not crash the build before it is reported
+      bucketName: 'ab',
+    });
+    const errors = Annotations.fromStack(stack).findError('/Stack/Backend', Match.anyValue());
+    expect(errors).toHaveLength(1);
+    expect(errors[0].entry.data).toBe([
+      'Invalid props for Stack/Backend:',
+      '  - `locking` must be one of DYNAMODB, S3_LOCKFILE, DYNAMODB_AND_S3_LOCKFILE, got "FILE"',
+      '  - `bucketName` must be 3 to 63 characters, got 2: "ab"',
+    ].join('\n'));
+    expect(() => app.synth()).not.toThrow(); // the CLI fails on the error annotation: `[Error at /Stack/Backend] ...`
+    expect(backend.node.children).toHaveLength(0);
+    expect(() => backend.grants.readWrite(role)).toThrow('`bucketName` must be 3 to 63 characters, got 2: "ab"');
+    expect(() => backend.renderBackendBlock()).toThrow("Stack/Backend: the backend's props are invalid");
   });
 
   test('accepts unresolved tokens everywhere', () => {
@@ -394,14 +417,14 @@ describe('validation', () => {
   test('judges a default bucket name built from a known account and region', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'x'.repeat(40) } });
-    expect(() => new TerraformStateBackend(stack, 'Backend')).toThrow(/`bucketName` must be 3 to 63 characters, got 69/);
+    expect(synthErrors(new TerraformStateBackend(stack, 'Backend'))).toMatch(/`bucketName` must be 3 to 63 characters, got 69/);
   });
 
   test('rejects serverAccessLogsBucket or serverAccessLogsPrefix with serverAccessLogs false', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
     const logs = new s3.Bucket(stack, 'Logs');
-    expect(() => new TerraformStateBackend(stack, 'Backend', { serverAccessLogs: false, serverAccessLogsBucket: logs, serverAccessLogsPrefix: 'p/' })).toThrow(
+    expect(synthErrors(new TerraformStateBackend(stack, 'Backend', { serverAccessLogs: false, serverAccessLogsBucket: logs, serverAccessLogsPrefix: 'p/' }))).toContain(
       '  - `serverAccessLogsBucket` is set, but `serverAccessLogs` is false; drop one of them\n' +
       '  - `serverAccessLogsPrefix` is set to "p/", but `serverAccessLogs` is false',
     );

@@ -8,7 +8,7 @@ import {
   tableNameFaults,
   throwIfFaults,
   workspaceKeyPrefixFaults,
-} from '../lib/validation';
+} from '../lib/private/validate';
 
 describe('bucketNameFaults', () => {
   test.each([

@@ -456,10 +456,12 @@ describeWithTools(['terraform', 'moto_server'], 'tfstate-ops with Terraform on t
     const stacks = [
       new TerraformStateBackendStack(app, DEFAULT_STACK),
       new TerraformStateBackendStack(app, LOCKFILE_STACK, {
-        locking: LockingMode.S3_LOCKFILE,
-        encryption: StateEncryption.KMS,
-        bucketName: 'e2e-cli-lockfile',
-        discoveryPrefix: '/e2e/cli-lockfile/',
+        backend: {
+          locking: LockingMode.S3_LOCKFILE,
+          encryption: StateEncryption.KMS,
+          bucketName: 'e2e-cli-lockfile',
+          discoveryPrefix: '/e2e/cli-lockfile/',
+        },
       }),
     ];
     const assembly = app.synth();

@@ -20,11 +20,13 @@ export const MIGRATION = 'E2eMigration';
 /** The migration stack's props at a step (only the locking changes; S3_LOCKFILE has no table to name). */
 export function migrationProps(locking: LockingMode): TerraformStateBackendStackProps {
   return {
-    locking,
-    encryption: StateEncryption.S3_MANAGED,
-    bucketName: 'e2e-migration',
-    lockTableName: locking === LockingMode.S3_LOCKFILE ? undefined : 'e2e-migration-lock',
-    discoveryPrefix: '/e2e/migration/',
+    backend: {
+      locking,
+      encryption: StateEncryption.S3_MANAGED,
+      bucketName: 'e2e-migration',
+      lockTableName: locking === LockingMode.S3_LOCKFILE ? undefined : 'e2e-migration-lock',
+      discoveryPrefix: '/e2e/migration/',
+    },
   };
 }
 
@@ -32,17 +34,21 @@ export function migrationProps(locking: LockingMode): TerraformStateBackendStack
 export function addVariants(app: App, migrationLocking: LockingMode = LockingMode.DYNAMODB): Record<string, TerraformStateBackendStack> {
   return {
     [LOCKFILE_KMS]: new TerraformStateBackendStack(app, LOCKFILE_KMS, {
-      locking: LockingMode.S3_LOCKFILE,
-      encryption: StateEncryption.KMS,
-      bucketName: 'e2e-lockfile-kms',
-      discoveryPrefix: '/e2e/lockfile-kms/',
+      backend: {
+        locking: LockingMode.S3_LOCKFILE,
+        encryption: StateEncryption.KMS,
+        bucketName: 'e2e-lockfile-kms',
+        discoveryPrefix: '/e2e/lockfile-kms/',
+      },
     }),
     [BOTH_KMS_MANAGED]: new TerraformStateBackendStack(app, BOTH_KMS_MANAGED, {
-      locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
-      encryption: StateEncryption.KMS_MANAGED,
-      bucketName: 'e2e-both-kms-managed',
-      lockTableName: 'e2e-both-lock',
-      discoveryPrefix: '/e2e/both-kms-managed/',
+      backend: {
+        locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE,
+        encryption: StateEncryption.KMS_MANAGED,
+        bucketName: 'e2e-both-kms-managed',
+        lockTableName: 'e2e-both-lock',
+        discoveryPrefix: '/e2e/both-kms-managed/',
+      },
     }),
     [MIGRATION]: new TerraformStateBackendStack(app, MIGRATION, migrationProps(migrationLocking)),
   };

@@ -1,5 +1,11 @@
 import { Stack } from 'aws-cdk-lib';
 
+/** The account and region a backend lives in, when not the stack's own (an imported backend). */
+export interface Place {
+  readonly account: string;
+  readonly region: string;
+}
+
 /**
  * Internal: the ARNs grants and policies need, built from names, never from a
  * resource's attributes. A grant to a principal in another stack puts the ARN
@@ -23,13 +29,13 @@ export function objectArn(stack: Stack, bucketName: string, key: string): string
 }
 
 /** `arn:<partition>:dynamodb:<region>:<account>:table/<table>` */
-export function tableArn(stack: Stack, tableName: string): string {
-  return stack.formatArn({ service: 'dynamodb', resource: 'table', resourceName: tableName });
+export function tableArn(stack: Stack, tableName: string, place?: Place): string {
+  return stack.formatArn({ service: 'dynamodb', resource: 'table', resourceName: tableName, ...place });
 }
 
 /** `arn:<partition>:ssm:<region>:<account>:parameter/<path>` of a parameter named `/<path>`. */
-export function parameterArn(stack: Stack, parameterName: string): string {
-  return stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameterName.replace(/^\//, '') });
+export function parameterArn(stack: Stack, parameterName: string, place?: Place): string {
+  return stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameterName.replace(/^\//, ''), ...place });
 }
 
 /**
@@ -37,6 +43,6 @@ export function parameterArn(stack: Stack, parameterName: string): string {
  * account and region, for a statement that names its key by a condition
  * (`kms:ResourceAliases`) because the key's ID is not known to another stack.
  */
-export function keysArn(stack: Stack): string {
-  return stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+export function keysArn(stack: Stack, place?: Place): string {
+  return stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*', ...place });
 }

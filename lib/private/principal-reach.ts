@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**
  * Internal: how far a grant to a principal can reach beyond the account of the
- * stack that holds the backend, as far as synth time can tell.
+ * backend (the account of the stack that holds it, or an imported backend's),
+ * as far as synth time can tell.
  */
 export interface PrincipalReach {
   /**
@@ -37,7 +38,7 @@ const LITERAL_PRINCIPAL_KEY = 'LiteralString';
  * - account IDs and IAM ARNs are compared with the stack's account; a known
  *   account that differs is outside, an unresolved one is not judged.
  */
-export function principalReach(stack: Stack, principal: iam.IPrincipal): PrincipalReach {
+export function principalReach(stack: Stack, principal: iam.IPrincipal, account: string = stack.account): PrincipalReach {
   const fragment = principal.policyFragment;
   const conditionKeys = [...new Set(Object.values(fragment.conditions ?? {})
     .flatMap((condition) => (condition && typeof condition === 'object' ? Object.keys(condition) : [])))];
@@ -63,7 +64,7 @@ export function principalReach(stack: Stack, principal: iam.IPrincipal): Princip
       }
     }
   }
-  const foreign = accounts.find((account) => Token.compareStrings(account, stack.account) === TokenComparison.DIFFERENT);
+  const foreign = accounts.find((a) => Token.compareStrings(a, account) === TokenComparison.DIFFERENT);
   if (foreign !== undefined) {
     return { anyone: false, outside: `is in account ${foreign}` };
   }

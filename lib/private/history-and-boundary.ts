@@ -1,0 +1,78 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { KEY_USE_ACTIONS } from './perms';
+
+/**
+ * Internal: the deny statements that protect state history and keep state
+ * inside an organization.
+ */
+
+/**
+ * Denies `s3:DeleteObjectVersion` on every object to every principal except
+ * `admins` (matched on `aws:PrincipalArn`). Lifecycle expiry is done by S3
+ * itself and is not affected; no bucket-configuration action is denied, so
+ * CloudFormation can still update the bucket.
+ */
+export function protectHistory(bucket: s3.Bucket, admins: string[]): void {
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyStateHistoryDeletion',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['s3:DeleteObjectVersion'],
+    resources: [bucket.arnForObjects('*')],
+    conditions: admins.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': admins } } : undefined,
+  }));
+}
+
+/**
+ * Puts the organization boundary on the buckets and the key this construct
+ * made (never on given ones, whose policies are not this construct's).
+ */
+export function applyOrganizationBoundary(organizationId: string, buckets: s3.Bucket[], key?: kms.IKey): void {
+  for (const bucket of buckets) {
+    denyOutsideOrganization(bucket, organizationId);
+  }
+  if (key) {
+    denyOutsideOrganizationOnKey(key, organizationId);
+  }
+}
+
+/** AWS service principals (S3 log delivery, replication through S3) are exempt. */
+function outsideOrganization(organizationId: string): Record<string, Record<string, string>> {
+  return {
+    StringNotEqualsIfExists: { 'aws:PrincipalOrgID': organizationId },
+    BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+  };
+}
+
+/**
+ * Denies every request to `bucket` from a principal outside the organization.
+ * AWS service principals (S3 log delivery) are exempt; replication runs under a
+ * role of the account, which is inside.
+ */
+function denyOutsideOrganization(bucket: s3.Bucket, organizationId: string): void {
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyOutsideOrganization',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['s3:*'],
+    resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+    conditions: outsideOrganization(organizationId),
+  }));
+}
+
+/**
+ * Denies the use of `key` (`KEY_USE_ACTIONS`) to principals outside the
+ * organization; AWS service principals are exempt.
+ */
+function denyOutsideOrganizationOnKey(key: kms.IKey, organizationId: string): void {
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DenyOutsideOrganization',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: KEY_USE_ACTIONS,
+    resources: ['*'],
+    conditions: outsideOrganization(organizationId),
+  }));
+}

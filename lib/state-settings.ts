@@ -1,0 +1,154 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+
+/**
+ * How Terraform locks state.
+ */
+export enum LockingMode {
+  /**
+   * A DynamoDB table (`dynamodb_table`), the classic lock that every Terraform
+   * and OpenTofu version supports. Terraform's documentation deprecates
+   * `dynamodb_table` since 1.11 (the 1.11.4 binary warns about it only when it
+   * applies a saved plan); OpenTofu does not.
+   */
+  DYNAMODB = 'DYNAMODB',
+
+  /**
+   * S3-native locking (`use_lockfile = true`): a `<state path>.tflock` object
+   * written with a conditional put. Needs Terraform 1.10+ or OpenTofu 1.10+.
+   * No table is made.
+   */
+  S3_LOCKFILE = 'S3_LOCKFILE',
+
+  /**
+   * Both locks at once (`dynamodb_table` and `use_lockfile = true`), for
+   * migrating from DynamoDB locking to the lock file: Terraform takes and
+   * releases both, so runs of old and new versions still exclude each other.
+   */
+  DYNAMODB_AND_S3_LOCKFILE = 'DYNAMODB_AND_S3_LOCKFILE',
+}
+
+/**
+ * How state (and the lock table) is encrypted at rest.
+ */
+export enum StateEncryption {
+  /**
+   * S3-managed keys (SSE-S3) for state; the lock table uses DynamoDB's AWS
+   * owned key.
+   */
+  S3_MANAGED = 'S3_MANAGED',
+
+  /**
+   * The AWS managed KMS key `aws/s3` (SSE-KMS) for state, with S3 Bucket Keys;
+   * the lock table uses DynamoDB's AWS owned key. Key policy and rotation are
+   * AWS's; use `KMS` to control who may decrypt state. The `aws/s3` key cannot
+   * be used from another account.
+   */
+  KMS_MANAGED = 'KMS_MANAGED',
+
+  /**
+   * A customer-managed KMS key for state (with S3 Bucket Keys) and for the lock
+   * table: `encryptionKey`, or a new key with rotation on.
+   */
+  KMS = 'KMS',
+}
+
+/**
+ * How replicas are encrypted at rest. There is no AWS managed KMS key choice:
+ * the `aws/s3` key's policy cannot be opened to the replication role.
+ */
+export enum ReplicaEncryption {
+  /**
+   * A new customer-managed key (rotation on, alias
+   * `alias/terraform-state-replica`) that the replication roles may encrypt
+   * with; serves a backend of either kind.
+   */
+  KMS = 'KMS',
+
+  /**
+   * S3-managed keys (SSE-S3); serves only a backend with
+   * `StateEncryption.S3_MANAGED`.
+   */
+  S3_MANAGED = 'S3_MANAGED',
+}
+
+/**
+ * How a state bucket (a backend's, or its replica's) keeps state safe: what
+ * the backend and the replica share.
+ */
+export interface DataProtectionOptions {
+  /**
+   * What happens to the buckets, the lock table and a key made by the
+   * construct when they are removed from the stack or the stack is deleted.
+   * What protects and finds them follows the same policy: the bucket
+   * policies, the key's alias and, for a backend, the discovery parameters
+   * and the replication role and its policy.
+   *
+   * With `RemovalPolicy.DESTROY`, CloudFormation still cannot delete a bucket
+   * that holds objects or object versions (no auto-delete Lambda is added):
+   * empty the buckets, all versions included, first. A lock table's deletion
+   * protection is turned off so that it can be deleted.
+   *
+   * `RemovalPolicy.SNAPSHOT` is not allowed: S3 buckets cannot be snapshotted.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long an old (noncurrent) version of state is kept before it expires.
+   * The newest `noncurrentVersionsToRetain` old versions never expire.
+   *
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+
+  /**
+   * How many old (noncurrent) versions of each state object are always kept,
+   * whatever their age: 1 to 100.
+   *
+   * @default 10
+   */
+  readonly noncurrentVersionsToRetain?: number;
+
+  /**
+   * How long access logs are kept in the dedicated log bucket (for a backend,
+   * ignored with `serverAccessLogsBucket`).
+   *
+   * @default Duration.days(365)
+   */
+  readonly serverAccessLogsRetention?: Duration;
+
+  /**
+   * Deny `s3:DeleteObjectVersion` on the bucket to every principal except
+   * `stateHistoryAdmins`, so that no one (a compromised pipeline role included)
+   * can erase old versions of state. Terraform never deletes object versions,
+   * and lifecycle expiry is not affected.
+   *
+   * @default true
+   */
+  readonly protectStateHistory?: boolean;
+
+  /**
+   * ARNs of the principals (roles, users) that may still delete object versions
+   * when `protectStateHistory` is on, matched with `aws:PrincipalArn`
+   * (wildcards allowed, e.g. for SSO role names).
+   *
+   * @default - none: no principal may delete object versions
+   */
+  readonly stateHistoryAdmins?: string[];
+
+  /**
+   * The ID of the AWS Organization (`o-...`) whose principals alone may use the
+   * state: the policies of the buckets and of a key the construct makes (not
+   * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
+   * principal outside it (`aws:PrincipalOrgID`): every S3 request, and the
+   * key's use (`kms:Encrypt`, `kms:Decrypt`, `kms:ReEncrypt*`,
+   * `kms:GenerateDataKey*`, `kms:CreateGrant`), never the key's administration,
+   * so that after a move to another organization the account can still manage
+   * the key. AWS service principals (S3 log delivery, replication through S3)
+   * are not affected.
+   *
+   * @default - no organization boundary
+   */
+  readonly organizationId?: string;
+}
