@@ -61,7 +61,7 @@ export const COMMAND_HELP: Record<string, string> = {
   locks: `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
 
 Lists every lock held in the backend: the lock items of the DynamoDB table (Terraform's
-dynamodb_table; digest items "-md5" are not locks) and the <state path>.tflock objects of
+dynamodb_table; digest items, which hold no lock Info, are not locks) and the <state path>.tflock objects of
 the bucket (use_lockfile), each with its state path, lock ID, who holds it, the operation,
 the Terraform version, when it was taken and its age. With both lock kinds, one Terraform
 run holds one of each, with the same ID.

@@ -5,7 +5,8 @@
  *
  * - DynamoDB: item `{ LockID: "<bucket>/<state path>", Info: "<LockInfo JSON>" }`,
  *   taken with `attribute_not_exists(LockID)`, removed with `Info = :info` (OpenTofu's
- *   conditional delete). Items `<bucket>/<state path>-md5` are digests, not locks.
+ *   conditional delete). Digest items `<bucket>/<state path>-md5` hold a `Digest` and no
+ *   `Info`: that, not the suffix, tells them apart (a state key may end in `-md5`).
  * - Lock file: object `<state path>.tflock` holding the LockInfo JSON, taken with
  *   `If-None-Match: *`, removed with `If-Match: <ETag>` (S3 conditional delete, which
  *   applies to the current version of the object).
@@ -98,7 +99,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-/** Every DynamoDB lock item of the backend's bucket (a consistent Scan; digest items skipped). */
+/** Every DynamoDB lock item of the backend's bucket (a consistent Scan; digest items, which have no Info, skipped). */
 export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
   const { bucket, table, region } = ops.backend;
   if (!ops.dynamodb || !table) {
@@ -118,7 +119,7 @@ export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
     for (const item of page.Items ?? []) {
       const lockId = item.LockID?.S;
       const info = item.Info?.S;
-      if (lockId === undefined || info === undefined || lockId.endsWith(DIGEST_SUFFIX)) {
+      if (lockId === undefined || info === undefined) {
         continue;
       }
       found.push(parseLock('dynamodb', lockId.slice(prefix.length), lockId, info));

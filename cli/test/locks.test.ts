@@ -35,6 +35,15 @@ describe('locks', () => {
     });
   });
 
+  test('a lock on a state key that ends in -md5 is a lock: digest items are told apart by their missing Info, not by the suffix', async () => {
+    const aws = fakeAws();
+    aws.dynamodb.putRaw(TABLE, { LockID: { S: `${BUCKET}/app-md5` }, Info: { S: terraformLock(ID_A, `${BUCKET}/app-md5`) } });
+    aws.dynamodb.putRaw(TABLE, { LockID: { S: `${BUCKET}/app-md5-md5` }, Digest: { S: '881d55c2e7a9342d2cb011649d8c6b9b' } });
+    const r = await run(['locks', '--json', ...BACKEND_FLAGS], aws);
+    expect(r.code).toBe(ExitCode.OK);
+    expect(JSON.parse(r.out).locks).toEqual([expect.objectContaining({ statePath: 'app-md5', kind: 'dynamodb', id: ID_A })]);
+  });
+
   test('--older-than keeps the stale ones', async () => {
     const r = await run(['locks', '--older-than', '1h', ...BACKEND_FLAGS], backendWithLocks());
     expect(r.code).toBe(ExitCode.OK);
