@@ -333,9 +333,10 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
   if (!merged.bucket) {
     throw usageError('no backend: pass --bucket (with --table and/or --lockfile), --backend-config FILE, or --discovery PREFIX');
   }
+  // Terraform's default; an empty prefix is valid (workspace state is then `<workspace>/<key>`).
   const prefix = merged.workspaceKeyPrefix ?? 'env:';
-  if (prefix === '' || prefix.startsWith('/') || prefix.endsWith('/')) {
-    throw usageError(`the workspace key prefix must not be empty or start or end with "/", got ${JSON.stringify(prefix)}`);
+  if (prefix.startsWith('/') || prefix.endsWith('/')) {
+    throw usageError(`the workspace key prefix (workspace_key_prefix, --workspace-key-prefix) must not start or end with "/", got ${JSON.stringify(prefix)}`);
   }
   return {
     bucket: merged.bucket,
@@ -350,7 +351,12 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
   };
 }
 
-/** The object key of a workspace's state: `<key>` for default, `<prefix>/<workspace>/<key>` otherwise. */
+/**
+ * The object key of a workspace's state, as Terraform's s3 backend builds it
+ * (backend_state.go `path`): `<key>` for the default workspace, otherwise Go's
+ * `path.Join(prefix, workspace, key)`: `<prefix>/<workspace>/<key>`, or
+ * `<workspace>/<key>` with an empty prefix, cleaned as path.Join cleans.
+ */
 export function statePath(key: string, workspace: string | undefined, workspaceKeyPrefix: string): string {
   const faults: string[] = [];
   if (key === '' || key.startsWith('/') || key.endsWith('/') || key.includes('//')) {
@@ -362,5 +368,25 @@ export function statePath(key: string, workspace: string | undefined, workspaceK
   if (faults.length > 0) {
     throw usageError(faults.join('; '));
   }
-  return workspace === undefined || workspace === 'default' ? key : `${workspaceKeyPrefix}/${workspace}/${key}`;
+  return workspace === undefined || workspace === 'default' ? key : joinPath(workspaceKeyPrefix, workspace, key);
+}
+
+/**
+ * Go's `path.Join` for elements that do not start with "/" (Terraform's key and prefix
+ * may not): empty elements are dropped, then the result is cleaned (`.` removed, `..`
+ * resolved, repeated slashes collapsed).
+ */
+export function joinPath(...elements: readonly string[]): string {
+  const out: string[] = [];
+  for (const part of elements.filter((e) => e !== '').join('/').split('/')) {
+    if (part === '' || part === '.') {
+      continue;
+    }
+    if (part === '..' && out.length > 0 && out[out.length - 1] !== '..') {
+      out.pop();
+    } else {
+      out.push(part);
+    }
+  }
+  return out.length > 0 ? out.join('/') : '.';
 }

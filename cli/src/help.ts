@@ -10,7 +10,7 @@ const BACKEND = `Backend (one of --backend-config, --discovery or the flags; fla
   --table NAME               the DynamoDB lock table (dynamodb_table)
   --lockfile                 the backend uses S3 lock files (use_lockfile = true)
   --region REGION            the backend's region (default: AWS_REGION, or the profile's region)
-  --workspace-key-prefix P   workspace_key_prefix (default: env:)
+  --workspace-key-prefix P   workspace_key_prefix (default: env:; "" for none: W/<key>)
   --encrypt                  encrypt = true: writes use SSE-S3, or SSE-KMS with --kms-key-id
   --kms-key-id ID            kms_key_id
   --path-style               S3 path-style URLs, for emulators (also: AWS_S3_FORCE_PATH_STYLE=true)`;
@@ -103,7 +103,8 @@ version's JSON the serial, lineage and Terraform version; the current version is
 with *. Only the exact key is listed (not other keys that start with it). <key> defaults
 to the backend configuration's key.
 
-  --workspace W              the workspace (its state is <workspace_key_prefix>/W/<key>)
+  --workspace W              the workspace (its state is <workspace_key_prefix>/W/<key>, or
+                             W/<key> with an empty prefix)
   --limit N                  at most N versions (default 20; 0 for all)
 
 Reads: s3:ListBucketVersions on the bucket, s3:GetObjectVersion on the state.

@@ -113,6 +113,13 @@ describe('resolveBackend', () => {
     expect(warnings).toEqual([expect.stringMatching(/^backend.hcl: ignoring `profile`; credentials, profile and endpoints come from the AWS SDK's environment/)]);
   });
 
+  test('an empty workspace_key_prefix is accepted, from the file the construct renders and from the flag', async () => {
+    const { ctx: c } = ctx({ 'backend.hcl': renderBackendConfigFile({ ...FULL, workspaceKeyPrefix: '' }) });
+    expect(renderBackendConfigFile({ ...FULL, workspaceKeyPrefix: '' })).toContain('workspace_key_prefix = ""');
+    await expect(resolveBackend({ flags: {}, backendConfigFile: 'backend.hcl' }, c)).resolves.toMatchObject({ workspaceKeyPrefix: '' });
+    await expect(resolveBackend({ flags: { bucket: 'b', workspaceKeyPrefix: '' } }, c)).resolves.toMatchObject({ workspaceKeyPrefix: '' });
+  });
+
   test('AWS_S3_FORCE_PATH_STYLE turns on path-style URLs', async () => {
     const { ctx: c } = ctx({}, { AWS_S3_FORCE_PATH_STYLE: 'true' });
     await expect(resolveBackend({ flags: { bucket: 'b' } }, c)).resolves.toMatchObject({ pathStyle: true });
@@ -162,6 +169,12 @@ test('statePath follows Terraform\'s layout and rules', () => {
   expect(statePath('terraform.tfstate', 'default', 'env:')).toBe('terraform.tfstate');
   expect(statePath('net/terraform.tfstate', 'staging', 'env:')).toBe('env:/staging/net/terraform.tfstate');
   expect(statePath('k', 'ws', 'workspaces')).toBe('workspaces/ws/k');
+  // An empty prefix (valid in Terraform): path.Join("", workspace, key).
+  expect(statePath('net/terraform.tfstate', 'staging', '')).toBe('staging/net/terraform.tfstate');
+  expect(statePath('net/terraform.tfstate', 'default', '')).toBe('net/terraform.tfstate');
+  // path.Join cleans what it joins; the default workspace's key is used as it is.
+  expect(statePath('a/./b.tfstate', 'ws', 'p')).toBe('p/ws/a/b.tfstate');
+  expect(statePath('a/./b.tfstate', undefined, 'p')).toBe('a/./b.tfstate');
   for (const bad of ['/k', 'k/', 'a//b', '']) {
     expect(() => statePath(bad, undefined, 'env:')).toThrow(expect.objectContaining({ exitCode: ExitCode.USAGE }));
   }

@@ -58,6 +58,18 @@ describe('history', () => {
     expect(text.out).toContain('The current version is a delete marker: the state is deleted.');
   });
 
+  test('a workspace on a backend with an empty workspace_key_prefix: <workspace>/<key>, as Terraform builds it', async () => {
+    const aws = fakeAws();
+    aws.s3.put(BUCKET, 'staging/net.tfstate', tfState(1, 'a'));
+    const flag = await run(['history', 'net.tfstate', '--workspace', 'staging', '--workspace-key-prefix', '', '--json', ...BACKEND_FLAGS], aws);
+    expect({ code: flag.code, err: flag.err }).toMatchObject({ code: ExitCode.OK });
+    expect(JSON.parse(flag.out)).toMatchObject({ statePath: 'staging/net.tfstate', versions: [{ serial: 1 }] });
+    const file = `bucket = "${BUCKET}"\nkey = "net.tfstate"\ndynamodb_table = "${TABLE}"\nworkspace_key_prefix = ""\n`;
+    const fromFile = await run(['history', '--workspace', 'staging', '--backend-config', 'backend.hcl', '--json'], aws, { 'backend.hcl': file });
+    expect(fromFile.code).toBe(ExitCode.OK);
+    expect(JSON.parse(fromFile.out)).toMatchObject({ statePath: 'staging/net.tfstate' });
+  });
+
   test('pages through versions of other keys', async () => {
     const aws = fakeAws();
     aws.s3.pageSize = 2;
