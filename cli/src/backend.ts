@@ -308,6 +308,8 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
     throw usageError('--backend-config and --discovery both name a backend: use one of them');
   }
   let base: BackendSettings = {};
+  /** The file sets nothing at all. */
+  let empty = false;
   if (sources.backendConfigFile !== undefined) {
     let text: string;
     try {
@@ -321,6 +323,7 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
         + 'credentials, profile and endpoints come from the AWS SDK\'s environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)');
     }
     base = parsed.settings;
+    empty = Object.keys(parsed.settings).length === 0 && parsed.ignored.length === 0;
   } else if (sources.discoveryPrefix !== undefined) {
     base = await discoverBackend(sources.discoveryPrefix, sources.flags.region, ctx);
   }
@@ -331,6 +334,10 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
     }
   }
   if (!merged.bucket) {
+    if (sources.backendConfigFile !== undefined) {
+      throw usageError(`the backend configuration ${sources.backendConfigFile} ${empty ? 'is empty: it sets no `bucket` (nor anything else)' : 'sets no `bucket`'}. `
+        + 'Use the backend configuration the stack emits (its BackendConfigFile output, or the discovery parameter backend-config), or pass --bucket');
+    }
     throw usageError('no backend: pass --bucket (with --table and/or --lockfile), --backend-config FILE, or --discovery PREFIX');
   }
   // Terraform's default; an empty prefix is valid (workspace state is then `<workspace>/<key>`).

@@ -1,4 +1,5 @@
 /** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
+import { CommandName } from './commands';
 
 export const TOOL = 'tfstate-ops';
 
@@ -57,7 +58,7 @@ ${EXIT_CODES}
 Run \`${TOOL} <command> --help\` for a command's options.
 `;
 
-export const COMMAND_HELP: Record<string, string> = {
+export const COMMAND_HELP: Record<CommandName, string> = {
   locks: `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
 
 Lists every lock held in the backend: the lock items of the DynamoDB table (Terraform's
