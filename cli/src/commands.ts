@@ -47,16 +47,23 @@ export interface CommandSpec {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** How many positional arguments it takes, and their names in messages. */
   readonly positionals: { readonly max: number; readonly names: string };
+  /**
+   * The command works on the state's locks, so the backend must name where they are (a
+   * table, lock files or both): why, for the refusal of a backend that names neither.
+   */
+  readonly needsLock?: string;
 }
 
 export const COMMANDS = {
   locks: {
     options: { 'older-than': { type: 'string' } },
     positionals: { max: 0, names: '' },
+    needsLock: 'so there is nowhere to look for locks',
   },
   unlock: {
     options: { id: { type: 'string' } },
     positionals: { max: 1, names: '<state path>' },
+    needsLock: 'so there is nowhere to look for locks',
   },
   history: {
     options: { workspace: { type: 'string' }, limit: { type: 'string' } },
@@ -65,6 +72,7 @@ export const COMMANDS = {
   restore: {
     options: { 'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' } },
     positionals: { max: 1, names: '[<key>]' },
+    needsLock: 'and restore takes the state\'s lock, as Terraform does',
   },
   digest: {
     options: { workspace: { type: 'string' }, fix: { type: 'boolean' } },

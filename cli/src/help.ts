@@ -61,11 +61,12 @@ Run \`${TOOL} <command> --help\` for a command's options.
 export const COMMAND_HELP: Record<CommandName, string> = {
   locks: `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
 
-Lists every lock held in the backend: the lock items of the DynamoDB table (Terraform's
-dynamodb_table; digest items, which hold no lock Info, are not locks) and the <state path>.tflock objects of
-the bucket (use_lockfile), each with its state path, lock ID, who holds it, the operation,
-the Terraform version, when it was taken and its age. With both lock kinds, one Terraform
-run holds one of each, with the same ID.
+Lists every lock held in the backend, where the backend keeps them: the lock items of
+its DynamoDB table (dynamodb_table; digest items, which hold no lock Info, are not locks)
+and the <state path>.tflock objects of its bucket (use_lockfile), each with its state
+path, lock ID, who holds it, the operation, the Terraform version, when it was taken and
+its age, and says which of the two it looked at. A backend that names neither is refused
+(exit 2). With both lock kinds, one Terraform run holds one of each, with the same ID.
 
   --older-than DURATION      only locks at least this old (90s, 15m, 2h, 1d, 1h30m)
 

@@ -144,9 +144,26 @@ export async function listLockFiles(ops: Ops): Promise<FoundLock[]> {
   return locks.filter((l): l is FoundLock => l !== undefined);
 }
 
-/** Every lock in the backend: lock items and lock files, by state path. */
+/** Where a backend keeps its locks: the lock table, the lock files, or both (as --json shows it). */
+export function lockPlaces(backend: Backend): Array<{ kind: 'dynamodb'; table: string } | { kind: 'lockfile'; bucket: string }> {
+  return [
+    ...(backend.table ? [{ kind: 'dynamodb' as const, table: backend.table }] : []),
+    ...(backend.useLockfile ? [{ kind: 'lockfile' as const, bucket: backend.bucket }] : []),
+  ];
+}
+
+/** What a search for locks looked at, and what it did not, as a person reads it. */
+export function describeLockPlaces(backend: Backend): string {
+  const looked = lockPlaces(backend).map((p) => (p.kind === 'dynamodb' ? `the lock items of table ${p.table}` : `the lock files (*.tflock) of s3://${p.bucket}`));
+  const notLooked = !backend.table
+    ? '; not a lock table (the backend has none: no dynamodb_table)'
+    : !backend.useLockfile ? '; not lock files (the backend does not use them: no use_lockfile)' : '';
+  return `${looked.join(', ')}${notLooked}`;
+}
+
+/** Every lock in the backend, where the backend keeps them (its table, its lock files), by state path. */
 export async function listLocks(ops: Ops): Promise<FoundLock[]> {
-  const [items, files] = await Promise.all([scanLockItems(ops), listLockFiles(ops)]);
+  const [items, files] = await Promise.all([scanLockItems(ops), ops.backend.useLockfile ? listLockFiles(ops) : []]);
   return [...items, ...files].sort((a, b) => (a.statePath < b.statePath ? -1 : a.statePath > b.statePath ? 1 : a.kind < b.kind ? -1 : 1));
 }
 

@@ -16,7 +16,8 @@ import { restoreCommand } from './cmd-restore';
 import { unlockCommand } from './cmd-unlock';
 import { closest } from './closest';
 import {
-  allOptions, BACKEND_OPTIONS, CommandName, COMMAND_NAMES, COMMANDS, commandsWithOption, isCommand, OPTION_ATTRIBUTES, OptionSpec, optionsOf,
+  allOptions, BACKEND_OPTIONS, CommandName, COMMAND_NAMES, COMMANDS, CommandSpec, commandsWithOption, isCommand,
+  OPTION_ATTRIBUTES, OptionSpec, optionsOf,
 } from './commands';
 import { CommandContext } from './context';
 import { CliError, ExitCode, usageError } from './errors';
@@ -220,6 +221,14 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       { flags, backendConfigFile: str(v, 'backend-config'), discoveryPrefix: str(v, 'discovery') },
       { readFile: env.readFile, clients, env: env.env, warn },
     );
+    const needsLock: string | undefined = (COMMANDS[command] as CommandSpec).needsLock;
+    if (needsLock !== undefined && !backend.table && !backend.useLockfile) {
+      const names = backend.from
+        ? `${backend.from} sets neither \`dynamodb_table\` nor \`use_lockfile = true\``
+        : 'neither a lock table (--table, dynamodb_table) nor lock files (--lockfile, use_lockfile = true)';
+      throw usageError(`${command}: the backend names no lock: ${names}, ${needsLock}. `
+        + 'Pass --table NAME and/or --lockfile, or a backend configuration that sets dynamodb_table and/or use_lockfile');
+    }
     const repeat = backendArgs(argv);
     const suggest = (args: readonly string[]) => [TOOL, ...args, ...repeat].map((a) => (/^<[A-Z ]+>$/.test(a) ? a : shellQuote(a))).join(' ');
     const ctx: CommandContext = {

@@ -61,7 +61,8 @@ describe('usage errors: exit 2, one line naming what to do, no AWS call', () => 
     [['history', ...BACKEND_FLAGS], 'tfstate-ops: history needs the state key: pass it (tfstate-ops history <key>) or use a backend configuration with a key'],
     [['history', '/k', ...BACKEND_FLAGS], 'tfstate-ops: the state key must not be empty, start or end with "/" or contain "//", got "/k"'],
     [['restore', 'k', ...BACKEND_FLAGS], 'tfstate-ops: restore needs --version-id with the version to restore (`tfstate-ops history` lists them)'],
-    [['restore', 'k', '--version-id', 'v', '--bucket', BUCKET], 'tfstate-ops: restore takes the state\'s lock, and this backend names no lock: pass --table and/or --lockfile (or a backend configuration with dynamodb_table and/or use_lockfile)'],
+    [['restore', 'k', '--version-id', 'v', '--bucket', BUCKET], 'tfstate-ops: restore: the backend names no lock: neither a lock table (--table, dynamodb_table) nor lock files (--lockfile, use_lockfile = true), '
+    + 'and restore takes the state\'s lock, as Terraform does. Pass --table NAME and/or --lockfile, or a backend configuration that sets dynamodb_table and/or use_lockfile'],
     [['digest', 'k', '--bucket', BUCKET, '--lockfile'], 'tfstate-ops: digest needs the lock table: Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table (dynamodb_table); pass --table or a backend configuration that names it'],
     [['locks'], 'tfstate-ops: no backend: pass --bucket (with --table and/or --lockfile), --backend-config FILE, or --discovery PREFIX'],
     [['locks', '--backend-config', 'missing.hcl'], 'tfstate-ops: cannot read the backend configuration missing.hcl: ENOENT: no such file or directory, open \'missing.hcl\''],
@@ -100,7 +101,7 @@ describe('AWS errors name the action, the resource and what to do', () => {
   test('AccessDenied on S3: exit 1, names s3:ListBucket and the bucket ARN', async () => {
     const aws = fakeAws();
     aws.s3.before('ListObjectsV2Command', () => { throw awsFault('AccessDenied', 403, 'Access Denied'); });
-    const r = await run(['locks', ...BACKEND_FLAGS], aws);
+    const r = await run(['locks', ...BACKEND_FLAGS, '--lockfile'], aws);
     expect(r.code).toBe(ExitCode.FAILURE);
     expect(r.err).toBe(`tfstate-ops: s3:ListBucket on arn:aws:s3:::${BUCKET} was refused (AccessDenied: Access Denied). `
       + 'Ask for s3:ListBucket on that resource, or use credentials that have it (AWS_PROFILE).\n');
@@ -118,7 +119,7 @@ describe('AWS errors name the action, the resource and what to do', () => {
   });
 
   test('a missing bucket: exit 4', async () => {
-    const r = await run(['locks', '--bucket', 'nope', '--region', 'eu-west-1']);
+    const r = await run(['locks', '--bucket', 'nope', '--lockfile', '--region', 'eu-west-1']);
     expect(r.code).toBe(ExitCode.NOT_FOUND);
     expect(r.err).toBe('tfstate-ops: bucket not found: arn:aws:s3:::nope (NoSuchBucket). Check --bucket and --region (or the backend configuration).\n');
   });
@@ -141,7 +142,7 @@ describe('AWS errors name the action, the resource and what to do', () => {
     for (const [error, text, code] of cases) {
       const aws = fakeAws();
       aws.s3.before('ListObjectsV2Command', () => { throw error; });
-      const r = await run(['locks', '--bucket', BUCKET], aws);
+      const r = await run(['locks', '--bucket', BUCKET, '--lockfile'], aws);
       expect({ code: r.code, err: r.err }).toEqual({ code, err: expect.stringContaining(text) });
     }
   });
@@ -150,13 +151,13 @@ describe('AWS errors name the action, the resource and what to do', () => {
 describe('clients', () => {
   test('are made for the backend\'s region, with path-style when asked, and no table client without a table', async () => {
     const aws = fakeAws();
-    await run(['locks', '--bucket', BUCKET, '--region', 'eu-west-1', '--path-style'], aws);
+    await run(['locks', '--bucket', BUCKET, '--lockfile', '--region', 'eu-west-1', '--path-style'], aws);
     expect(aws.made).toEqual([{ service: 's3', options: { region: 'eu-west-1', forcePathStyle: true } }]);
   });
 
   test('the table client when the backend names a table', async () => {
     const aws = fakeAws();
-    await run(['locks', '--bucket', BUCKET, '--table', TABLE], aws);
+    await run(['locks', '--bucket', BUCKET, '--table', TABLE, '--lockfile'], aws);
     expect(aws.made).toEqual([
       { service: 's3', options: { region: undefined, forcePathStyle: false } },
       { service: 'dynamodb', options: { region: undefined } },
