@@ -1,5 +1,6 @@
 /** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
 import { CommandName } from './commands';
+import { permissionsHelp } from './permissions';
 
 export const TOOL = 'tfstate-ops';
 
@@ -70,7 +71,7 @@ its age, and says which of the two it looked at. A backend that names neither is
 
   --older-than DURATION      only locks at least this old (90s, 15m, 2h, 1d, 1h30m)
 
-Reads: dynamodb:Scan on the table, s3:ListBucket on the bucket, s3:GetObject on each .tflock.
+${permissionsHelp('locks')}
 
 ${BACKEND}
 
@@ -87,10 +88,13 @@ removed. A wrong ID is refused (exit 3) and the lock stays.
 
   --id LOCK_ID               the ID of the lock to remove (required)
 
-DynamoDB lock item: GetItem, compare the ID, DeleteItem conditioned on the Info read
-(Info = :info, as OpenTofu releases locks). Lock file: GetObject, compare the ID,
-DeleteObject with If-Match: <ETag> (S3 conditional delete: needs s3:DeleteObject and
-s3:GetObject). With both kinds, both are checked before either is removed.
+It looks only where the backend keeps locks: the lock item (dynamodb_table) with GetItem,
+compare the ID, DeleteItem conditioned on the Info read (Info = :info, as OpenTofu releases
+locks); the lock file (use_lockfile) with GetObject, compare the ID, DeleteObject with
+If-Match: <ETag> (an S3 conditional delete). With both kinds, both are checked before
+either is removed.
+
+${permissionsHelp('unlock')}
 
 ${BACKEND}
 
@@ -109,7 +113,7 @@ to the backend configuration's key.
                              W/<key> with an empty prefix)
   --limit N                  at most N versions (default 20; 0 for all)
 
-Reads: s3:ListBucketVersions on the bucket, s3:GetObjectVersion on the state.
+${permissionsHelp('history')}
 
 ${BACKEND}
 
@@ -139,6 +143,8 @@ unchanged instead.
   --allow-other-lineage      restore a version whose lineage differs from the current state's
   --keep-serial              keep version V's serial (write its exact bytes)
 
+${permissionsHelp('restore')}
+
 ${BACKEND}
 
 ${OUTPUT}
@@ -159,6 +165,8 @@ content".
                              object (or delete it when the state object is gone)
 
 Exit 0 when they match (or after --fix), 5 when they do not.
+
+${permissionsHelp('digest')}
 
 ${BACKEND}
 

@@ -193,9 +193,9 @@ export async function readLockFile(ops: Ops, statePath: string): Promise<FoundLo
   return parseLock('lockfile', statePath, key, obj.body.toString('utf8'), { etag: obj.etag, lastModified: obj.lastModified });
 }
 
-/** Both locks of one state: the lock item (with a table) and the lock file (always looked for). */
+/** The locks of one state where the backend keeps them: the lock item (dynamodb_table), the lock file (use_lockfile). */
 export async function readLocks(ops: Ops, statePath: string): Promise<FoundLock[]> {
-  const [item, file] = await Promise.all([readLockItem(ops, statePath), readLockFile(ops, statePath)]);
+  const [item, file] = await Promise.all([readLockItem(ops, statePath), ops.backend.useLockfile ? readLockFile(ops, statePath) : undefined]);
   return [item, file].filter((l): l is FoundLock => l !== undefined);
 }
 
