@@ -82,9 +82,11 @@ ${EXIT_CODES}
   unlock: `Usage: ${TOOL} unlock <state path> --id LOCK_ID [backend options] [--json]
 
 Removes the lock on <state path> (the state object key as \`${TOOL} locks\` shows it, for
-example terraform.tfstate or env:/staging/terraform.tfstate) only if it is still the lock
-with LOCK_ID: a lock released and taken again by someone else in the meantime is never
-removed. A wrong ID is refused (exit 3) and the lock stays.
+example terraform.tfstate or env:/staging/terraform.tfstate; Terraform's lock Path,
+<bucket>/<state path>, is accepted too: the bucket name is dropped, and the tool says so)
+only if it is still the lock with LOCK_ID: a lock released and taken again by someone
+else in the meantime is never removed. A wrong ID is refused (exit 3) and the lock stays.
+The state the lock is on is named first, on stderr.
 
   --id LOCK_ID               the ID of the lock to remove (required)
 

@@ -242,6 +242,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       json,
       out: env.stdout,
       warn,
+      note: (t) => env.stderr(`${TOOL}: ${t}\n`),
       who: env.who,
       toolVersion: toolVersion(),
       suggest,

@@ -80,3 +80,8 @@ export const BACKEND_FLAGS = ['--bucket', BUCKET, '--table', TABLE, '--region', 
 
 /** A backend with both kinds of lock (dynamodb_table and use_lockfile = true). */
 export const BOTH_FLAGS = [...BACKEND_FLAGS, '--lockfile'];
+
+/** stderr without the line naming the state a command acts on (`tfstate-ops: state s3://...`). */
+export function withoutStateLine(err: string): string {
+  return err.replace(/^tfstate-ops: state s3:\/\/.*\n/m, '');
+}

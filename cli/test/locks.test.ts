@@ -1,6 +1,6 @@
 import { ExitCode } from '../src/errors';
 import { fakeAws } from './fake-aws';
-import { BOTH_FLAGS, BUCKET, run, TABLE, terraformLock } from './helpers';
+import { BACKEND_FLAGS, BOTH_FLAGS, BUCKET, run, TABLE, terraformLock } from './helpers';
 
 const ID_A = '715f2a2a-25f3-8954-68f0-52ef6df5e0ce';
 const ID_B = '33201b98-f755-2325-1b75-ff3e72ccee0e';
@@ -104,7 +104,8 @@ describe('unlock', () => {
     const aws = backendWithLocks();
     const r = await run(['unlock', 'terraform.tfstate', '--id', ID_B, ...BOTH_FLAGS], aws);
     expect(r.code).toBe(ExitCode.REFUSED);
-    expect(r.err).toBe(`tfstate-ops: lock ID ${ID_B} does not match the lock on terraform.tfstate; nothing was removed:\n`
+    expect(r.err).toBe(`tfstate-ops: state s3://${BUCKET}/terraform.tfstate (the argument)\n`
+      + `tfstate-ops: lock ID ${ID_B} does not match the lock on terraform.tfstate; nothing was removed:\n`
       + `  Lock:      item LockID="${BUCKET}/terraform.tfstate" in table terraform-lock\n`
       + `  ID:        ${ID_A}\n`
       + `  Path:      ${BUCKET}/terraform.tfstate\n`
@@ -121,7 +122,7 @@ describe('unlock', () => {
     const r = await run(['unlock', 'terraform.tfstate', '--id', ID_A, ...BOTH_FLAGS], aws);
     expect(r).toEqual({
       code: ExitCode.OK,
-      err: '',
+      err: `tfstate-ops: state s3://${BUCKET}/terraform.tfstate (the argument)\n`,
       out: `Removed lock ${ID_A} on terraform.tfstate (OperationTypeApply by alice@laptop, Terraform 1.11.4, created 2026-11-26T09:30:00.5Z):\n`
         + `  item LockID="${BUCKET}/terraform.tfstate" in table terraform-lock\n`,
     });
@@ -198,8 +199,44 @@ describe('unlock', () => {
   test('no lock there: exit 4, saying where it looked', async () => {
     const r = await run(['unlock', 'nothing.tfstate', '--id', ID_A, ...BOTH_FLAGS], backendWithLocks());
     expect(r.code).toBe(ExitCode.NOT_FOUND);
-    expect(r.err).toBe(`tfstate-ops: no lock on nothing.tfstate: no item LockID="${BUCKET}/nothing.tfstate" in table terraform-lock, `
+    expect(r.err).toBe(`tfstate-ops: state s3://${BUCKET}/nothing.tfstate (the argument)\n`
+      + `tfstate-ops: no lock on nothing.tfstate: no item LockID="${BUCKET}/nothing.tfstate" in table terraform-lock, `
       + `no s3://${BUCKET}/nothing.tfstate.tflock. See the locks with: tfstate-ops locks --bucket state-bucket --table terraform-lock --region eu-west-1 --lockfile\n`);
+  });
+
+  test('Terraform\'s lock Path (<bucket>/<state path>) is accepted: the bucket name is dropped, and the tool says so', async () => {
+    const aws = backendWithLocks();
+    const r = await run(['unlock', `${BUCKET}/terraform.tfstate`, '--id', ID_A, ...BACKEND_FLAGS], aws);
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.err).toBe(`tfstate-ops: state s3://${BUCKET}/terraform.tfstate (the argument without "${BUCKET}/": Terraform's lock Path is <bucket>/<state path>)\n`);
+    expect(r.out).toContain(`Removed lock ${ID_A} on terraform.tfstate`);
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
+  });
+
+  test('a state key that itself starts with the bucket name is still found', async () => {
+    const aws = fakeAws();
+    const path = `${BUCKET}/x.tfstate`;
+    aws.dynamodb.putRaw(TABLE, { LockID: { S: `${BUCKET}/${path}` }, Info: { S: terraformLock(ID_A, `${BUCKET}/${path}`) } });
+    const r = await run(['unlock', path, '--id', ID_A, ...BACKEND_FLAGS], aws);
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.err).toBe(`tfstate-ops: state s3://${BUCKET}/${path} (the argument)\n`);
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/${path}`)).toBeUndefined();
+  });
+
+  test('no lock, on a backend without lock files: no word of a .tflock', async () => {
+    const r = await run(['unlock', 'nothing.tfstate', '--id', ID_A, ...BACKEND_FLAGS], backendWithLocks());
+    expect(r.code).toBe(ExitCode.NOT_FOUND);
+    expect(r.err).toBe(`tfstate-ops: state s3://${BUCKET}/nothing.tfstate (the argument)\n`
+      + `tfstate-ops: no lock on nothing.tfstate: no item LockID="${BUCKET}/nothing.tfstate" in table terraform-lock. `
+      + 'See the locks with: tfstate-ops locks --bucket state-bucket --table terraform-lock --region eu-west-1\n');
+  });
+
+  test('no lock under Terraform\'s Path nor under the argument as a state path: both named', async () => {
+    const r = await run(['unlock', `${BUCKET}/nothing.tfstate`, '--id', ID_A, ...BOTH_FLAGS], backendWithLocks());
+    expect(r.code).toBe(ExitCode.NOT_FOUND);
+    expect(r.err).toContain(`tfstate-ops: no lock on nothing.tfstate (Terraform's lock Path ${BUCKET}/nothing.tfstate without "${BUCKET}/") `
+      + `nor on ${BUCKET}/nothing.tfstate: no item LockID="${BUCKET}/nothing.tfstate" or "${BUCKET}/${BUCKET}/nothing.tfstate" in table terraform-lock, `
+      + `no s3://${BUCKET}/nothing.tfstate.tflock or s3://${BUCKET}/${BUCKET}/nothing.tfstate.tflock. See the locks with: `);
   });
 
   test('--json reports what was removed; a refusal is a JSON error with the holder', async () => {

@@ -13,7 +13,7 @@ import { ExitCode } from '../src/errors';
 import { COMMAND_HELP } from '../src/help';
 import { Grant, PERMISSIONS, permissionsHelp, permissionsTable } from '../src/permissions';
 import { Allow, FakeAws, fakeAws } from './fake-aws';
-import { BUCKET, run, TABLE, terraformLock, tfState } from './helpers';
+import { BUCKET, run, TABLE, terraformLock, tfState, withoutStateLine } from './helpers';
 
 type Mode = 'table' | 'lockfile' | 'both';
 
@@ -102,7 +102,7 @@ describe('each command works as a caller with exactly the grants of its row', ()
     const argv = setUp(aws);
     allowOnly(aws, policyFor(command, mode));
     const r = await run([...argv, ...MODE_FLAGS[mode]], aws);
-    expect({ code: r.code, err: r.err }).toEqual({ code, err: '' });
+    expect({ code: r.code, err: withoutStateLine(r.err) }).toEqual({ code, err: '' });
     const refused = [...aws.s3.authorized, ...aws.dynamodb.authorized].filter((a) => !aws.s3.allows(a.action, a.resource));
     expect(refused).toEqual([]);
   });
@@ -113,7 +113,7 @@ describe('each command works as a caller with exactly the grants of its row', ()
       if (argv[0] === 'unlock') lock(aws, 'table');
       aws.s3.put(BUCKET, KEY, tfState(3, 'by hand'));
       const r = await run([...argv, ...MODE_FLAGS.table], aws);
-      expect(r.err).toBe('');
+      expect(withoutStateLine(r.err)).toBe('');
       expect(aws.s3.authorized.filter((a) => a.resource.endsWith('.tflock'))).toEqual([]);
     }
   });
@@ -126,7 +126,7 @@ describe('a refusal names the permission that is missing', () => {
     allowOnly(aws, policyFor('unlock', 'both').filter((a) => a.action !== 's3:ListBucket'));
     const r = await run(['unlock', KEY, '--id', ID, ...MODE_FLAGS.both], aws);
     expect(r.code).toBe(ExitCode.FAILURE);
-    expect(r.err).toBe(`tfstate-ops: S3 answered 403 (AccessDenied) to s3:GetObject on arn:aws:s3:::${BUCKET}/${KEY}.tflock and refused s3:ListBucket `
+    expect(withoutStateLine(r.err)).toBe(`tfstate-ops: S3 answered 403 (AccessDenied) to s3:GetObject on arn:aws:s3:::${BUCKET}/${KEY}.tflock and refused s3:ListBucket `
       + `on arn:aws:s3:::${BUCKET}: without s3:ListBucket, S3 answers 403 instead of 404 for an object that does not exist, so whether `
       + `s3://${BUCKET}/${KEY}.tflock exists cannot be told. Ask for s3:ListBucket on arn:aws:s3:::${BUCKET} (this command needs it; its --help lists `
       + 'what it needs), or use credentials that have it (AWS_PROFILE).\n');
@@ -149,7 +149,7 @@ describe('a refusal names the permission that is missing', () => {
     allowOnly(aws, policyFor('unlock', 'lockfile').filter((a) => a.action !== 's3:GetObject'));
     const r = await run(['unlock', KEY, '--id', ID, ...MODE_FLAGS.lockfile], aws);
     expect(r.code).toBe(ExitCode.FAILURE);
-    expect(r.err).toBe(`tfstate-ops: s3:GetObject on arn:aws:s3:::${BUCKET}/${KEY}.tflock was refused (AccessDenied: Access Denied). `
+    expect(withoutStateLine(r.err)).toBe(`tfstate-ops: s3:GetObject on arn:aws:s3:::${BUCKET}/${KEY}.tflock was refused (AccessDenied: Access Denied). `
       + 'Ask for s3:GetObject on that resource, or use credentials that have it (AWS_PROFILE).\n');
   });
 
@@ -159,7 +159,7 @@ describe('a refusal names the permission that is missing', () => {
     aws.s3.listBucketCoversMissingKeys = false;
     allowOnly(aws, policyFor('unlock', 'both'));
     const r = await run(['unlock', KEY, '--id', ID, ...MODE_FLAGS.both], aws);
-    expect({ code: r.code, err: r.err }).toEqual({ code: ExitCode.OK, err: '' });
+    expect({ code: r.code, err: withoutStateLine(r.err) }).toEqual({ code: ExitCode.OK, err: '' });
     expect(aws.s3.calls('ListObjectsV2Command').map((c) => c.input)).toEqual([{ Bucket: BUCKET, Prefix: `${KEY}.tflock`, MaxKeys: 1 }]);
     expect(aws.dynamodb.item(TABLE, `${BUCKET}/${KEY}`)).toBeUndefined();
   });
