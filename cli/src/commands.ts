@@ -52,6 +52,8 @@ export interface CommandSpec {
    * table, lock files or both): why, for the refusal of a backend that names neither.
    */
   readonly needsLock?: string;
+  /** The command needs the lock table (dynamodb_table): why, for the refusal of a backend without one. */
+  readonly needsTable?: string;
 }
 
 export const COMMANDS = {
@@ -77,6 +79,7 @@ export const COMMANDS = {
   digest: {
     options: { workspace: { type: 'string' }, fix: { type: 'boolean' } },
     positionals: { max: 1, names: '[<key>]' },
+    needsTable: 'Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table (dynamodb_table)',
   },
 } as const satisfies Record<string, CommandSpec>;
 

@@ -6,7 +6,8 @@ export const TOOL = 'tfstate-ops';
 
 const BACKEND = `Backend (one of --backend-config, --discovery or the flags; flags override the other two):
   --backend-config FILE      the backend configuration the stack emits (backend.hcl), or a
-                             backend "s3" block; its key is the default <key>
+                             backend "s3" block; its key is the default <key>: pass <key>
+                             when \`terraform init\` was given another (-backend-config=key=...)
   --discovery PREFIX         the construct's discovery parameters under PREFIX (/terraform/backend/)
   --bucket NAME              the state bucket (bucket)
   --table NAME               the DynamoDB lock table (dynamodb_table)
@@ -109,7 +110,8 @@ ${EXIT_CODES}
 Lists the versions of a state object, newest first: version ID, time, size, and from each
 version's JSON the serial, lineage and Terraform version; the current version is marked
 with *. Only the exact key is listed (not other keys that start with it). <key> defaults
-to the backend configuration's key.
+to the backend configuration's key; the state is named first, on stderr, with where its
+key came from.
 
   --workspace W              the workspace (its state is <workspace_key_prefix>/W/<key>, or
                              W/<key> with an empty prefix)
@@ -138,7 +140,8 @@ Makes version V of the state current, as Terraform would write it:
   5. releases the lock.
 The restored state gets the serial after the current one (same lineage), so plans saved
 against any earlier state are refused as stale; --keep-serial writes version V's bytes
-unchanged instead.
+unchanged instead. <key> defaults to the backend configuration's key; the state is named
+first, on stderr, with where its key came from.
 
   --version-id V             the version to restore (see \`${TOOL} history\`) (required)
   --workspace W              the workspace
@@ -160,7 +163,8 @@ Terraform checks on every read) with the MD5 of the state object's bytes (downlo
 hashed: an SSE-KMS object's ETag is not its MD5), and says which is which: when they
 differ, the versions of the state are searched for the one the digest belongs to.
 Terraform refuses a mismatched state with "state data in S3 does not have the expected
-content".
+content". <key> defaults to the backend configuration's key; the state is named first, on
+stderr, with where its key came from. Needs the lock table (dynamodb_table).
 
   --workspace W              the workspace
   --fix                      under the state's lock, rewrite the digest from the current state

@@ -221,7 +221,11 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       { flags, backendConfigFile: str(v, 'backend-config'), discoveryPrefix: str(v, 'discovery') },
       { readFile: env.readFile, clients, env: env.env, warn },
     );
-    const needsLock: string | undefined = (COMMANDS[command] as CommandSpec).needsLock;
+    const { needsLock, needsTable }: CommandSpec = COMMANDS[command];
+    if (needsTable !== undefined && !backend.table) {
+      throw usageError(`${command} needs the lock table: ${needsTable}; `
+        + `${backend.from ? `${backend.from} sets no \`dynamodb_table\`: pass --table` : 'pass --table or a backend configuration that names it'}`);
+    }
     if (needsLock !== undefined && !backend.table && !backend.useLockfile) {
       const names = backend.from
         ? `${backend.from} sets neither \`dynamodb_table\` nor \`use_lockfile = true\``
@@ -248,13 +252,21 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       suggest,
     };
 
+    /** The state a command acts on, named first on stderr with where its key came from. */
     const keyFor = (): { key: string; workspace?: string; statePath: string } => {
       const key = positionals[0] ?? backend.key;
       if (key === undefined) {
-        throw usageError(`${command} needs the state key: pass it (${TOOL} ${command} <key>) or use a backend configuration with a key`);
+        throw usageError(`${command} needs the state key: ${backend.from ? `${backend.from} sets no \`key\`; pass it: ${TOOL} ${command} <key>`
+          : `pass it (${TOOL} ${command} <key>) or use a backend configuration with a key`}`);
       }
       const workspace = str(v, 'workspace');
-      return { key, workspace, statePath: statePath(key, workspace, backend.workspaceKeyPrefix) };
+      const path = statePath(key, workspace, backend.workspaceKeyPrefix);
+      const from = [positionals[0] !== undefined ? 'key: the argument' : `key from ${backend.from}`];
+      if (workspace !== undefined && workspace !== 'default') {
+        from.push(`workspace ${workspace} from --workspace under workspace_key_prefix ${JSON.stringify(backend.workspaceKeyPrefix)}`);
+      }
+      ctx.note(`state s3://${backend.bucket}/${path} (${from.join(', ')}${positionals[0] === undefined ? '; pass <key> for another state' : ''})`);
+      return { key, workspace, statePath: path };
     };
 
     switch (command) {

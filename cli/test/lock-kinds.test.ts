@@ -86,3 +86,13 @@ describe('locks says which kinds of lock it looked at', () => {
     });
   });
 });
+
+test('digest needs the lock table, and says which file has none', async () => {
+  const r = await run(['digest', '--backend-config', 'backend.hcl'], fakeAws(), { 'backend.hcl': `bucket = "${BUCKET}"\nkey = "k"\nuse_lockfile = true\n` });
+  expect(r).toEqual({
+    code: ExitCode.USAGE,
+    out: '',
+    err: 'tfstate-ops: digest needs the lock table: Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table (dynamodb_table); '
+      + 'backend.hcl sets no `dynamodb_table`: pass --table\n',
+  });
+});
