@@ -89,7 +89,7 @@ function parse(args: readonly string[], options: Record<string, OptionSpec>, com
   }
 }
 
-/** ": did you mean --lockfile?", " (an option of unlock)", or nothing. */
+/** "; did you mean --lockfile?", " (it is an option of unlock)", or nothing. */
 function unknownOptionHint(option: string, options: Record<string, OptionSpec>, command: CommandName | undefined): string {
   const typed = option.replace(/^-+/, '').split('=')[0];
   // The options by their names and by the backend attributes they set (`--dynamodb-table`).
