@@ -89,6 +89,24 @@ export function isNoSuchKey(e: unknown): boolean {
   return s.name === 'NoSuchKey' || s.name === 'NotFound' || s.name === 'NoSuchVersion';
 }
 
+/** AWS's refusal of a request as unauthorized (or unauthenticated): a 403 or an access-denied error name. */
+export function isAccessDenied(e: unknown): boolean {
+  const s = shape(e);
+  const name = s.name && s.name !== 'Error' ? s.name : s.Code ?? s.code ?? '';
+  return ACCESS_DENIED.has(name) || (s.$metadata?.httpStatusCode === 403 && !name.startsWith('Precondition'));
+}
+
+/**
+ * The action and resource an access-denied message names, when it names them: AWS's
+ * messages read "User: <arn> is not authorized to perform: <action> on resource: <arn>
+ * because ..." (S3 writes `on "<arn>"`). It may be another action than the call's (a
+ * GetObject of an SSE-KMS object refused for kms:Decrypt).
+ */
+export function deniedAction(message: string): { action: string; resource: string } | undefined {
+  const m = /not authorized to perform: ([\w-]+:[\w*-]+) on (?:resource: )?"?([^"\s]+?)"?(?=\s|$)/.exec(message);
+  return m ? { action: m[1], resource: m[2] } : undefined;
+}
+
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'UnauthorizedOperation', 'UnrecognizedClientException',
   'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'InvalidClientTokenId']);
 
@@ -110,11 +128,14 @@ export function awsError(e: unknown, call: Call): CliError {
   if (/Region is missing/i.test(message)) {
     return new CliError('no region: pass --region, use a backend configuration that names one, or set AWS_REGION', ExitCode.USAGE);
   }
-  if (ACCESS_DENIED.has(name) || (status === 403 && !name.startsWith('Precondition'))) {
+  if (isAccessDenied(e)) {
     // A 403 whose body the SDK could not read (an emulator's, a proxy's) is named by its status alone.
     const why = ACCESS_DENIED.has(name) ? `${name}${said}` : 'HTTP 403';
-    return new CliError(`${call.action} on ${call.resource} was refused (${why}). `
-      + `Ask for ${call.action} on that resource, or use credentials that have it (AWS_PROFILE).`, ExitCode.FAILURE, { action: call.action, resource: call.resource });
+    // Ask for what AWS says was missing, when it says so, rather than for the call's own action.
+    const missing = deniedAction(message) ?? { action: call.action, resource: call.resource };
+    const ask = missing.action === call.action ? `Ask for ${call.action} on that resource` : `Ask for ${missing.action} on ${missing.resource}`;
+    return new CliError(`${call.action} on ${call.resource} was refused (${why}). ${ask}, or use credentials that have it (AWS_PROFILE).`,
+      ExitCode.FAILURE, missing.action === call.action ? { action: call.action, resource: call.resource } : missing);
   }
   if (name === 'NoSuchBucket') {
     return new CliError(`bucket not found: ${call.resource} (${name}). Check --bucket and --region (or the backend configuration).`, ExitCode.NOT_FOUND);

@@ -5,6 +5,7 @@
  */
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { aws, ClientFactory } from './aws';
+import { closest } from './closest';
 import { CliError, ExitCode, usageError } from './errors';
 
 /** The backend settings the commands use. */
@@ -26,6 +27,8 @@ export interface Backend {
   readonly key?: string;
   /** S3 path-style URLs (`use_path_style`, `--path-style`, AWS_S3_FORCE_PATH_STYLE). */
   readonly pathStyle: boolean;
+  /** Where the settings the flags did not set come from: the file, or the discovery parameter(s). */
+  readonly from?: string;
 }
 
 /** Settings as a source gives them: every one optional. */
@@ -55,6 +58,36 @@ const HCL_ATTRIBUTES: Record<string, [keyof BackendSettings, Kind]> = {
   force_path_style: ['pathStyle', 'bool'],
 };
 
+/**
+ * The other arguments of the s3 backend: real ones, which this tool does not use
+ * (credentials, endpoints, retries, proxies, tags ... come from the AWS SDK's environment
+ * or do not matter to it). The union of Terraform's schema
+ * (hashicorp/terraform internal/backend/remote-state/s3/backend.go, ConfigSchema, as of
+ * 1.11) and OpenTofu's (opentofu/opentofu, the same file: also `state_tags`, `lock_tags`
+ * and the older top-level assume-role arguments), so that a real argument of either is
+ * never called a typo. A name in neither is refused, as Terraform refuses it
+ * ("Unsupported argument ... Did you mean ...?").
+ */
+export const OTHER_S3_ARGUMENTS: readonly string[] = [
+  'access_key', 'acl', 'allowed_account_ids', 'assume_role', 'assume_role_duration_seconds', 'assume_role_policy',
+  'assume_role_policy_arns', 'assume_role_tags', 'assume_role_transitive_tag_keys', 'assume_role_with_web_identity',
+  'custom_ca_bundle', 'dynamodb_endpoint', 'ec2_metadata_service_endpoint', 'ec2_metadata_service_endpoint_mode', 'endpoint',
+  'endpoints', 'external_id', 'forbidden_account_ids', 'http_proxy', 'https_proxy', 'iam_endpoint', 'insecure', 'lock_tags',
+  'max_retries', 'no_proxy', 'profile', 'retry_mode', 'role_arn', 'secret_key', 'session_name', 'shared_config_files',
+  'shared_credentials_file', 'shared_credentials_files', 'skip_credentials_validation', 'skip_metadata_api_check',
+  'skip_region_validation', 'skip_requesting_account_id', 'skip_s3_checksum', 'sse_customer_key', 'state_tags', 'sts_endpoint',
+  'sts_region', 'token', 'use_dualstack_endpoint', 'use_fips_endpoint',
+];
+
+/** Every argument of the s3 backend: the ones this tool reads, then the others. */
+const S3_ARGUMENTS: readonly string[] = [...Object.keys(HCL_ATTRIBUTES), ...OTHER_S3_ARGUMENTS];
+
+/** A name that is no argument of the s3 backend, with the one likely meant. */
+function notAnArgument(where: string, name: string): string {
+  const meant = closest(name, S3_ARGUMENTS);
+  return `${where}: \`${name}\` is not an argument of the s3 backend${meant ? `; did you mean \`${meant}\`?` : ' (Terraform\'s and OpenTofu\'s)'}`;
+}
+
 /** The result of reading a backend configuration file. */
 export interface ParsedBackendConfig {
   readonly settings: BackendSettings;
@@ -66,8 +99,9 @@ export interface ParsedBackendConfig {
  * Reads the attribute lines of a backend configuration: `name = "string"`,
  * `name = true|false` (a quoted "true"/"false" too, as HCL converts it), comments
  * (`#`, `//`, `/* *\/` on one line), and the `terraform {` / `backend "s3" {` / `}`
- * lines around them. Other attributes (`profile`, `assume_role = {...}`,
- * `endpoints = {...}` ...) are skipped and reported in `ignored`.
+ * lines around them. The s3 backend's other arguments (`profile`, `assume_role = {...}`,
+ * `endpoints = {...}` ...) are skipped and reported in `ignored`; a name that is no
+ * argument of the s3 backend is a fault, with the argument likely meant.
  */
 export function parseBackendConfig(text: string, source: string): ParsedBackendConfig {
   const settings: BackendSettings = {};
@@ -92,6 +126,9 @@ export function parseBackendConfig(text: string, source: string): ParsedBackendC
     const m = /^([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(.*)$/.exec(line);
     const block = /^([A-Za-z_][A-Za-z0-9_-]*)\s*\{$/.exec(line);
     if (block) {
+      if (!S3_ARGUMENTS.includes(block[1])) {
+        faults.push(notAnArgument(where, block[1]));
+      }
       ignored.push(block[1]);
       skipDepth = 1;
       return;
@@ -103,6 +140,9 @@ export function parseBackendConfig(text: string, source: string): ParsedBackendC
     const [, name, valueText] = m;
     const known = HCL_ATTRIBUTES[name];
     if (!known) {
+      if (!OTHER_S3_ARGUMENTS.includes(name)) {
+        faults.push(notAnArgument(where, name));
+      }
       ignored.push(name);
       const depth = countBraces(valueText);
       if (depth > 0) {
@@ -175,7 +215,7 @@ function stripComment(line: string): string {
   return line;
 }
 
-/** Opening minus closing braces outside string literals. */
+/** Opening minus closing braces and brackets outside string literals (a value that spans lines). */
 function countBraces(text: string): number {
   let depth = 0;
   let inString = false;
@@ -189,9 +229,9 @@ function countBraces(text: string): number {
       }
     } else if (c === '"') {
       inString = true;
-    } else if (c === '{') {
+    } else if (c === '{' || c === '[') {
       depth++;
-    } else if (c === '}') {
+    } else if (c === '}' || c === ']') {
       depth--;
     }
   }
@@ -273,7 +313,7 @@ export interface ResolveContext {
 export const DISCOVERY_PARAMETERS = ['backend-config', 'bucket', 'region', 'lock-table', 'kms-key-arn'] as const;
 
 /** Reads the backend from the discovery parameters under `prefix`. */
-export async function discoverBackend(prefix: string, region: string | undefined, ctx: ResolveContext): Promise<BackendSettings> {
+export async function discoverBackend(prefix: string, region: string | undefined, ctx: ResolveContext): Promise<BackendSettings & { from: string }> {
   if (!prefix.startsWith('/')) {
     throw usageError(`--discovery must be a parameter path prefix starting with "/", got ${JSON.stringify(prefix)}`);
   }
@@ -286,7 +326,7 @@ export async function discoverBackend(prefix: string, region: string | undefined
   const config = values.get(`${base}backend-config`);
   if (config !== undefined) {
     const parsed = parseBackendConfig(config, `${base}backend-config`);
-    return parsed.settings;
+    return { ...parsed.settings, from: `the discovery parameter ${base}backend-config` };
   }
   const bucket = values.get(`${base}bucket`);
   if (bucket === undefined) {
@@ -299,6 +339,7 @@ export async function discoverBackend(prefix: string, region: string | undefined
     table: values.get(`${base}lock-table`),
     kmsKeyId: values.get(`${base}kms-key-arn`),
     encrypt: true,
+    from: `the discovery parameters under ${base}`,
   };
 }
 
@@ -308,6 +349,9 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
     throw usageError('--backend-config and --discovery both name a backend: use one of them');
   }
   let base: BackendSettings = {};
+  let from: string | undefined;
+  /** The file sets nothing at all. */
+  let empty = false;
   if (sources.backendConfigFile !== undefined) {
     let text: string;
     try {
@@ -321,8 +365,12 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
         + 'credentials, profile and endpoints come from the AWS SDK\'s environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)');
     }
     base = parsed.settings;
+    from = sources.backendConfigFile;
+    empty = Object.keys(parsed.settings).length === 0 && parsed.ignored.length === 0;
   } else if (sources.discoveryPrefix !== undefined) {
-    base = await discoverBackend(sources.discoveryPrefix, sources.flags.region, ctx);
+    const { from: parameters, ...discovered } = await discoverBackend(sources.discoveryPrefix, sources.flags.region, ctx);
+    base = discovered;
+    from = parameters;
   }
   const merged: BackendSettings = { ...base };
   for (const [k, v] of Object.entries(sources.flags)) {
@@ -331,11 +379,16 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
     }
   }
   if (!merged.bucket) {
+    if (sources.backendConfigFile !== undefined) {
+      throw usageError(`the backend configuration ${sources.backendConfigFile} ${empty ? 'is empty: it sets no `bucket` (nor anything else)' : 'sets no `bucket`'}. `
+        + 'Use the backend configuration the stack emits (its BackendConfigFile output, or the discovery parameter backend-config), or pass --bucket');
+    }
     throw usageError('no backend: pass --bucket (with --table and/or --lockfile), --backend-config FILE, or --discovery PREFIX');
   }
+  // Terraform's default; an empty prefix is valid (workspace state is then `<workspace>/<key>`).
   const prefix = merged.workspaceKeyPrefix ?? 'env:';
-  if (prefix === '' || prefix.startsWith('/') || prefix.endsWith('/')) {
-    throw usageError(`the workspace key prefix must not be empty or start or end with "/", got ${JSON.stringify(prefix)}`);
+  if (prefix.startsWith('/') || prefix.endsWith('/')) {
+    throw usageError(`the workspace key prefix (workspace_key_prefix, --workspace-key-prefix) must not start or end with "/", got ${JSON.stringify(prefix)}`);
   }
   return {
     bucket: merged.bucket,
@@ -347,10 +400,16 @@ export async function resolveBackend(sources: BackendSources, ctx: ResolveContex
     workspaceKeyPrefix: prefix,
     key: merged.key || undefined,
     pathStyle: merged.pathStyle ?? /^(true|1)$/i.test(ctx.env.AWS_S3_FORCE_PATH_STYLE ?? ''),
+    ...(from !== undefined ? { from } : {}),
   };
 }
 
-/** The object key of a workspace's state: `<key>` for default, `<prefix>/<workspace>/<key>` otherwise. */
+/**
+ * The object key of a workspace's state, as Terraform's s3 backend builds it
+ * (backend_state.go `path`): `<key>` for the default workspace, otherwise Go's
+ * `path.Join(prefix, workspace, key)`: `<prefix>/<workspace>/<key>`, or
+ * `<workspace>/<key>` with an empty prefix, cleaned as path.Join cleans.
+ */
 export function statePath(key: string, workspace: string | undefined, workspaceKeyPrefix: string): string {
   const faults: string[] = [];
   if (key === '' || key.startsWith('/') || key.endsWith('/') || key.includes('//')) {
@@ -362,5 +421,25 @@ export function statePath(key: string, workspace: string | undefined, workspaceK
   if (faults.length > 0) {
     throw usageError(faults.join('; '));
   }
-  return workspace === undefined || workspace === 'default' ? key : `${workspaceKeyPrefix}/${workspace}/${key}`;
+  return workspace === undefined || workspace === 'default' ? key : joinPath(workspaceKeyPrefix, workspace, key);
+}
+
+/**
+ * Go's `path.Join` for elements that do not start with "/" (Terraform's key and prefix
+ * may not): empty elements are dropped, then the result is cleaned (`.` removed, `..`
+ * resolved, repeated slashes collapsed).
+ */
+export function joinPath(...elements: readonly string[]): string {
+  const out: string[] = [];
+  for (const part of elements.filter((e) => e !== '').join('/').split('/')) {
+    if (part === '' || part === '.') {
+      continue;
+    }
+    if (part === '..' && out.length > 0 && out[out.length - 1] !== '..') {
+      out.pop();
+    } else {
+      out.push(part);
+    }
+  }
+  return out.length > 0 ? out.join('/') : '.';
 }

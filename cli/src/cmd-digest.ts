@@ -56,10 +56,6 @@ function statusOf(state: StoredObject | undefined, digest: DigestItem): Status {
 export async function digestCommand(ctx: CommandContext, options: DigestOptions): Promise<ExitCode> {
   const { ops } = ctx;
   const { backend } = ops;
-  if (!backend.table || !ops.dynamodb) {
-    throw new CliError('digest needs the lock table: Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table '
-      + '(dynamodb_table); pass --table or a backend configuration that names it', ExitCode.USAGE);
-  }
   const { statePath } = options;
   const url = `s3://${backend.bucket}/${statePath}`;
   const [state, digest] = await Promise.all([readState(ops, statePath), readDigest(ops, statePath)]);

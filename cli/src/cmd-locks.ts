@@ -1,7 +1,7 @@
 import { CommandContext } from './context';
 import { ExitCode } from './errors';
 import { formatAge, formatOperation, formatTime, renderTable, toJson } from './format';
-import { lockCreated, lockJson, listLocks } from './locks';
+import { describeLockPlaces, lockCreated, lockJson, listLocks, lockPlaces } from './locks';
 
 export interface LocksOptions {
   /** Only locks at least this old (ms). */
@@ -22,13 +22,19 @@ export async function locksCommand(ctx: CommandContext, options: LocksOptions): 
     return created === undefined || now - created.getTime() >= options.olderThanMs;
   });
   const hidden = all.length - shown.length;
-  const where = [`s3://${ops.backend.bucket}`, ops.backend.table ? `table ${ops.backend.table}` : undefined].filter(Boolean).join(', ');
   if (ctx.json) {
-    ctx.out(toJson({ bucket: ops.backend.bucket, table: ops.backend.table ?? null, locks: shown.map((l) => lockJson(ops, l)), notShown: hidden }));
+    ctx.out(toJson({
+      bucket: ops.backend.bucket,
+      table: ops.backend.table ?? null,
+      searched: lockPlaces(ops.backend),
+      locks: shown.map((l) => lockJson(ops, l)),
+      notShown: hidden,
+    }));
     return ExitCode.OK;
   }
+  const looked = `Looked at: ${describeLockPlaces(ops.backend)}.`;
   if (shown.length === 0) {
-    ctx.out(`No locks${hidden ? ` older than the limit (${hidden} younger not shown)` : ''} in ${where}.\n`);
+    ctx.out(`No locks${hidden ? ` older than the limit (${hidden} younger not shown)` : ''}. ${looked}\n`);
     return ExitCode.OK;
   }
   const rows = shown.map((l) => {
@@ -45,7 +51,7 @@ export async function locksCommand(ctx: CommandContext, options: LocksOptions): 
     ];
   });
   ctx.out(renderTable(['STATE PATH', 'LOCK', 'ID', 'WHO', 'OPERATION', 'VERSION', 'CREATED', 'AGE'], rows));
-  ctx.out(`\n${shown.length} lock${shown.length === 1 ? '' : 's'} in ${where}${hidden ? ` (${hidden} younger not shown)` : ''}. `
+  ctx.out(`\n${shown.length} lock${shown.length === 1 ? '' : 's'}${hidden ? ` (${hidden} younger not shown)` : ''}. ${looked} `
     + `Remove a stale one with: ${ctx.suggest(['unlock', '<STATE PATH>', '--id', '<ID>'])}\n`);
   return ExitCode.OK;
 }

@@ -21,10 +21,6 @@ export interface RestoreOptions {
 export async function restoreCommand(ctx: CommandContext, options: RestoreOptions): Promise<ExitCode> {
   const { ops } = ctx;
   const { backend } = ops;
-  if (!backend.table && !backend.useLockfile) {
-    throw new CliError('restore takes the state\'s lock, and this backend names no lock: pass --table and/or --lockfile '
-      + '(or a backend configuration with dynamodb_table and/or use_lockfile)', ExitCode.USAGE);
-  }
   const { statePath, versionId } = options;
   const info = newLockInfo({
     Operation: 'tfstate-ops restore',

@@ -1,19 +1,43 @@
 import { CommandContext } from './context';
 import { CliError, ExitCode } from './errors';
 import { toJson } from './format';
-import { describeLocation, describeLock, lockJson, readLocks, removeLock } from './locks';
+import { describeLocation, describeLock, FoundLock, LOCK_FILE_SUFFIX, lockItemKey, lockJson, readLocks, removeLock } from './locks';
 
-/** `unlock <state path> --id ID`: removes that lock only if it is still the one with that ID. */
-export async function unlockCommand(ctx: CommandContext, statePath: string, id: string): Promise<ExitCode> {
+/**
+ * `unlock <state path> --id ID`: removes that lock only if it is still the one with that ID.
+ * The argument may be Terraform's lock `Path` (`<bucket>/<state path>`, as "Error acquiring
+ * the state lock" prints it): the backend's bucket name is dropped. A state key may itself
+ * start with the bucket's name, so the argument as it is is tried next; only a lock with
+ * the given ID is ever removed, so trying both is safe.
+ */
+export async function unlockCommand(ctx: CommandContext, given: string, id: string): Promise<ExitCode> {
   const { ops } = ctx;
-  const locks = await readLocks(ops, statePath);
-  if (locks.length === 0) {
-    const places = [
-      ops.backend.table ? `no item LockID=${JSON.stringify(`${ops.backend.bucket}/${statePath}`)} in table ${ops.backend.table}` : undefined,
-      `no s3://${ops.backend.bucket}/${statePath}.tflock`,
-    ].filter(Boolean).join(', ');
-    throw new CliError(`no lock on ${statePath}: ${places}. See the locks with: ${ctx.suggest(['locks'])}`, ExitCode.NOT_FOUND);
+  const { bucket, table, useLockfile } = ops.backend;
+  const withoutBucket = given.startsWith(`${bucket}/`) && given.length > bucket.length + 1 ? given.slice(bucket.length + 1) : undefined;
+  const candidates = withoutBucket !== undefined ? [withoutBucket, given] : [given];
+  let statePath: string | undefined;
+  let locks: FoundLock[] = [];
+  for (const candidate of candidates) {
+    locks = await readLocks(ops, candidate);
+    if (locks.length > 0) {
+      statePath = candidate;
+      break;
+    }
   }
+  if (statePath === undefined) {
+    const places = [
+      table ? `no item LockID=${candidates.map((c) => JSON.stringify(lockItemKey(bucket, c))).join(' or ')} in table ${table}` : undefined,
+      useLockfile ? `no ${candidates.map((c) => `s3://${bucket}/${c}${LOCK_FILE_SUFFIX}`).join(' or ')}` : undefined,
+    ].filter(Boolean).join(', ');
+    const what = withoutBucket !== undefined
+      ? `${withoutBucket} (Terraform's lock Path ${given} without "${bucket}/") nor on ${given}`
+      : given;
+    if (withoutBucket === undefined) {
+      ctx.note(`state s3://${bucket}/${given} (the argument)`);
+    }
+    throw new CliError(`no lock on ${what}: ${places}. See the locks with: ${ctx.suggest(['locks'])}`, ExitCode.NOT_FOUND);
+  }
+  ctx.note(`state s3://${bucket}/${statePath} (${statePath === given ? 'the argument' : `the argument without "${bucket}/": Terraform's lock Path is <bucket>/<state path>`})`);
   const others = locks.filter((l) => l.info?.ID !== id);
   if (others.length > 0) {
     throw new CliError(`lock ID ${id} does not match the lock on ${statePath}; nothing was removed:\n${others.map((l) => describeLock(ops, l)).join('\n\n')}`,
@@ -21,7 +45,7 @@ export async function unlockCommand(ctx: CommandContext, statePath: string, id: 
   }
   // Release in the reverse of Terraform's order of taking: the item, then the file.
   const ordered = [...locks].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'dynamodb' ? -1 : 1));
-  const results: Array<{ lock: (typeof locks)[number]; outcome: string }> = [];
+  const results: Array<{ lock: FoundLock; outcome: string }> = [];
   for (const lock of ordered) {
     results.push({ lock, outcome: await removeLock(ops, lock) });
   }

@@ -8,6 +8,8 @@ export interface CommandContext {
   readonly out: (text: string) => void;
   /** Writes a warning to stderr. */
   readonly warn: (text: string) => void;
+  /** Writes a note to stderr (`tfstate-ops: text`), apart from the output, which --json keeps one document. */
+  readonly note: (text: string) => void;
   /** `user@host`, as Terraform's LockInfo.Who. */
   readonly who: string;
   /** This tool's version. */

@@ -1,16 +1,19 @@
 /** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
+import { CommandName } from './commands';
+import { permissionsHelp } from './permissions';
 
 export const TOOL = 'tfstate-ops';
 
 const BACKEND = `Backend (one of --backend-config, --discovery or the flags; flags override the other two):
   --backend-config FILE      the backend configuration the stack emits (backend.hcl), or a
-                             backend "s3" block; its key is the default <key>
+                             backend "s3" block; its key is the default <key>: pass <key>
+                             when \`terraform init\` was given another (-backend-config=key=...)
   --discovery PREFIX         the construct's discovery parameters under PREFIX (/terraform/backend/)
   --bucket NAME              the state bucket (bucket)
   --table NAME               the DynamoDB lock table (dynamodb_table)
   --lockfile                 the backend uses S3 lock files (use_lockfile = true)
   --region REGION            the backend's region (default: AWS_REGION, or the profile's region)
-  --workspace-key-prefix P   workspace_key_prefix (default: env:)
+  --workspace-key-prefix P   workspace_key_prefix (default: env:; "" for none: W/<key>)
   --encrypt                  encrypt = true: writes use SSE-S3, or SSE-KMS with --kms-key-id
   --kms-key-id ID            kms_key_id
   --path-style               S3 path-style URLs, for emulators (also: AWS_S3_FORCE_PATH_STYLE=true)`;
@@ -57,18 +60,19 @@ ${EXIT_CODES}
 Run \`${TOOL} <command> --help\` for a command's options.
 `;
 
-export const COMMAND_HELP: Record<string, string> = {
+export const COMMAND_HELP: Record<CommandName, string> = {
   locks: `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
 
-Lists every lock held in the backend: the lock items of the DynamoDB table (Terraform's
-dynamodb_table; digest items "-md5" are not locks) and the <state path>.tflock objects of
-the bucket (use_lockfile), each with its state path, lock ID, who holds it, the operation,
-the Terraform version, when it was taken and its age. With both lock kinds, one Terraform
-run holds one of each, with the same ID.
+Lists every lock held in the backend, where the backend keeps them: the lock items of
+its DynamoDB table (dynamodb_table; digest items, which hold no lock Info, are not locks)
+and the <state path>.tflock objects of its bucket (use_lockfile), each with its state
+path, lock ID, who holds it, the operation, the Terraform version, when it was taken and
+its age, and says which of the two it looked at. A backend that names neither is refused
+(exit 2). With both lock kinds, one Terraform run holds one of each, with the same ID.
 
   --older-than DURATION      only locks at least this old (90s, 15m, 2h, 1d, 1h30m)
 
-Reads: dynamodb:Scan on the table, s3:ListBucket on the bucket, s3:GetObject on each .tflock.
+${permissionsHelp('locks')}
 
 ${BACKEND}
 
@@ -79,16 +83,21 @@ ${EXIT_CODES}
   unlock: `Usage: ${TOOL} unlock <state path> --id LOCK_ID [backend options] [--json]
 
 Removes the lock on <state path> (the state object key as \`${TOOL} locks\` shows it, for
-example terraform.tfstate or env:/staging/terraform.tfstate) only if it is still the lock
-with LOCK_ID: a lock released and taken again by someone else in the meantime is never
-removed. A wrong ID is refused (exit 3) and the lock stays.
+example terraform.tfstate or env:/staging/terraform.tfstate; Terraform's lock Path,
+<bucket>/<state path>, is accepted too: the bucket name is dropped, and the tool says so)
+only if it is still the lock with LOCK_ID: a lock released and taken again by someone
+else in the meantime is never removed. A wrong ID is refused (exit 3) and the lock stays.
+The state the lock is on is named first, on stderr.
 
   --id LOCK_ID               the ID of the lock to remove (required)
 
-DynamoDB lock item: GetItem, compare the ID, DeleteItem conditioned on the Info read
-(Info = :info, as OpenTofu releases locks). Lock file: GetObject, compare the ID,
-DeleteObject with If-Match: <ETag> (S3 conditional delete: needs s3:DeleteObject and
-s3:GetObject). With both kinds, both are checked before either is removed.
+It looks only where the backend keeps locks: the lock item (dynamodb_table) with GetItem,
+compare the ID, DeleteItem conditioned on the Info read (Info = :info, as OpenTofu releases
+locks); the lock file (use_lockfile) with GetObject, compare the ID, DeleteObject with
+If-Match: <ETag> (an S3 conditional delete). With both kinds, both are checked before
+either is removed.
+
+${permissionsHelp('unlock')}
 
 ${BACKEND}
 
@@ -101,12 +110,14 @@ ${EXIT_CODES}
 Lists the versions of a state object, newest first: version ID, time, size, and from each
 version's JSON the serial, lineage and Terraform version; the current version is marked
 with *. Only the exact key is listed (not other keys that start with it). <key> defaults
-to the backend configuration's key.
+to the backend configuration's key; the state is named first, on stderr, with where its
+key came from.
 
-  --workspace W              the workspace (its state is <workspace_key_prefix>/W/<key>)
+  --workspace W              the workspace (its state is <workspace_key_prefix>/W/<key>, or
+                             W/<key> with an empty prefix)
   --limit N                  at most N versions (default 20; 0 for all)
 
-Reads: s3:ListBucketVersions on the bucket, s3:GetObjectVersion on the state.
+${permissionsHelp('history')}
 
 ${BACKEND}
 
@@ -129,12 +140,15 @@ Makes version V of the state current, as Terraform would write it:
   5. releases the lock.
 The restored state gets the serial after the current one (same lineage), so plans saved
 against any earlier state are refused as stale; --keep-serial writes version V's bytes
-unchanged instead.
+unchanged instead. <key> defaults to the backend configuration's key; the state is named
+first, on stderr, with where its key came from.
 
   --version-id V             the version to restore (see \`${TOOL} history\`) (required)
   --workspace W              the workspace
   --allow-other-lineage      restore a version whose lineage differs from the current state's
   --keep-serial              keep version V's serial (write its exact bytes)
+
+${permissionsHelp('restore')}
 
 ${BACKEND}
 
@@ -149,13 +163,16 @@ Terraform checks on every read) with the MD5 of the state object's bytes (downlo
 hashed: an SSE-KMS object's ETag is not its MD5), and says which is which: when they
 differ, the versions of the state are searched for the one the digest belongs to.
 Terraform refuses a mismatched state with "state data in S3 does not have the expected
-content".
+content". <key> defaults to the backend configuration's key; the state is named first, on
+stderr, with where its key came from. Needs the lock table (dynamodb_table).
 
   --workspace W              the workspace
   --fix                      under the state's lock, rewrite the digest from the current state
                              object (or delete it when the state object is gone)
 
 Exit 0 when they match (or after --fix), 5 when they do not.
+
+${permissionsHelp('digest')}
 
 ${BACKEND}
 

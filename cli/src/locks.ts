@@ -5,7 +5,8 @@
  *
  * - DynamoDB: item `{ LockID: "<bucket>/<state path>", Info: "<LockInfo JSON>" }`,
  *   taken with `attribute_not_exists(LockID)`, removed with `Info = :info` (OpenTofu's
- *   conditional delete). Items `<bucket>/<state path>-md5` are digests, not locks.
+ *   conditional delete). Digest items `<bucket>/<state path>-md5` hold a `Digest` and no
+ *   `Info`: that, not the suffix, tells them apart (a state key may end in `-md5`).
  * - Lock file: object `<state path>.tflock` holding the LockInfo JSON, taken with
  *   `If-None-Match: *`, removed with `If-Match: <ETag>` (S3 conditional delete, which
  *   applies to the current version of the object).
@@ -98,7 +99,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-/** Every DynamoDB lock item of the backend's bucket (a consistent Scan; digest items skipped). */
+/** Every DynamoDB lock item of the backend's bucket (a consistent Scan; digest items, which have no Info, skipped). */
 export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
   const { bucket, table, region } = ops.backend;
   if (!ops.dynamodb || !table) {
@@ -118,7 +119,7 @@ export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
     for (const item of page.Items ?? []) {
       const lockId = item.LockID?.S;
       const info = item.Info?.S;
-      if (lockId === undefined || info === undefined || lockId.endsWith(DIGEST_SUFFIX)) {
+      if (lockId === undefined || info === undefined) {
         continue;
       }
       found.push(parseLock('dynamodb', lockId.slice(prefix.length), lockId, info));
@@ -143,9 +144,26 @@ export async function listLockFiles(ops: Ops): Promise<FoundLock[]> {
   return locks.filter((l): l is FoundLock => l !== undefined);
 }
 
-/** Every lock in the backend: lock items and lock files, by state path. */
+/** Where a backend keeps its locks: the lock table, the lock files, or both (as --json shows it). */
+export function lockPlaces(backend: Backend): Array<{ kind: 'dynamodb'; table: string } | { kind: 'lockfile'; bucket: string }> {
+  return [
+    ...(backend.table ? [{ kind: 'dynamodb' as const, table: backend.table }] : []),
+    ...(backend.useLockfile ? [{ kind: 'lockfile' as const, bucket: backend.bucket }] : []),
+  ];
+}
+
+/** What a search for locks looked at, and what it did not, as a person reads it. */
+export function describeLockPlaces(backend: Backend): string {
+  const looked = lockPlaces(backend).map((p) => (p.kind === 'dynamodb' ? `the lock items of table ${p.table}` : `the lock files (*.tflock) of s3://${p.bucket}`));
+  const notLooked = !backend.table
+    ? '; not a lock table (the backend has none: no dynamodb_table)'
+    : !backend.useLockfile ? '; not lock files (the backend does not use them: no use_lockfile)' : '';
+  return `${looked.join(', ')}${notLooked}`;
+}
+
+/** Every lock in the backend, where the backend keeps them (its table, its lock files), by state path. */
 export async function listLocks(ops: Ops): Promise<FoundLock[]> {
-  const [items, files] = await Promise.all([scanLockItems(ops), listLockFiles(ops)]);
+  const [items, files] = await Promise.all([scanLockItems(ops), ops.backend.useLockfile ? listLockFiles(ops) : []]);
   return [...items, ...files].sort((a, b) => (a.statePath < b.statePath ? -1 : a.statePath > b.statePath ? 1 : a.kind < b.kind ? -1 : 1));
 }
 
@@ -175,9 +193,9 @@ export async function readLockFile(ops: Ops, statePath: string): Promise<FoundLo
   return parseLock('lockfile', statePath, key, obj.body.toString('utf8'), { etag: obj.etag, lastModified: obj.lastModified });
 }
 
-/** Both locks of one state: the lock item (with a table) and the lock file (always looked for). */
+/** The locks of one state where the backend keeps them: the lock item (dynamodb_table), the lock file (use_lockfile). */
 export async function readLocks(ops: Ops, statePath: string): Promise<FoundLock[]> {
-  const [item, file] = await Promise.all([readLockItem(ops, statePath), readLockFile(ops, statePath)]);
+  const [item, file] = await Promise.all([readLockItem(ops, statePath), ops.backend.useLockfile ? readLockFile(ops, statePath) : undefined]);
   return [item, file].filter((l): l is FoundLock => l !== undefined);
 }
 

@@ -14,6 +14,11 @@ import { historyCommand } from './cmd-history';
 import { locksCommand } from './cmd-locks';
 import { restoreCommand } from './cmd-restore';
 import { unlockCommand } from './cmd-unlock';
+import { closest } from './closest';
+import {
+  allOptions, BACKEND_OPTIONS, CommandName, COMMAND_NAMES, COMMANDS, CommandSpec, commandsWithOption, isCommand,
+  OPTION_ATTRIBUTES, OptionSpec, optionsOf,
+} from './commands';
 import { CommandContext } from './context';
 import { CliError, ExitCode, usageError } from './errors';
 import { parseDuration, shellQuote, toJson } from './format';
@@ -32,43 +37,6 @@ export interface Io {
   /** `user@host` for the locks this tool takes. */
   readonly who: string;
 }
-
-type OptionSpec = { type: 'string' | 'boolean'; short?: string };
-
-const BACKEND_OPTIONS: Record<string, OptionSpec> = {
-  'bucket': { type: 'string' },
-  'table': { type: 'string' },
-  'region': { type: 'string' },
-  'lockfile': { type: 'boolean' },
-  'encrypt': { type: 'boolean' },
-  'kms-key-id': { type: 'string' },
-  'workspace-key-prefix': { type: 'string' },
-  'backend-config': { type: 'string' },
-  'discovery': { type: 'string' },
-  'path-style': { type: 'boolean' },
-};
-
-const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
-
-const COMMAND_OPTIONS: Record<string, Record<string, OptionSpec>> = {
-  locks: { 'older-than': { type: 'string' } },
-  unlock: { id: { type: 'string' } },
-  history: { workspace: { type: 'string' }, limit: { type: 'string' } },
-  restore: { 'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' } },
-  digest: { workspace: { type: 'string' }, fix: { type: 'boolean' } },
-};
-
-/** How many positional arguments each command takes (after its name). */
-const POSITIONALS: Record<string, { max: number; names: string }> = {
-  locks: { max: 0, names: '' },
-  unlock: { max: 1, names: '<state path>' },
-  history: { max: 1, names: '[<key>]' },
-  restore: { max: 1, names: '[<key>]' },
-  digest: { max: 1, names: '[<key>]' },
-};
 
 /** This tool's version (cli/package.json). */
 export function toolVersion(): string {
@@ -101,22 +69,42 @@ interface Parsed {
   readonly positionals: string[];
 }
 
-function parse(args: string[], options: Record<string, OptionSpec>, command: string | undefined): Parsed {
+/** Parses `args` with `options`; an unknown option is named, with the closest known one. */
+function parse(args: readonly string[], options: Record<string, OptionSpec>, command: CommandName | undefined): Parsed {
   try {
-    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
     return { values: values as Parsed['values'], positionals };
   } catch (e) {
     const err = e as { code?: string; message: string };
     const see = command ? `${TOOL} ${command} --help` : `${TOOL} --help`;
-    const option = /'(-[^' ]+)/.exec(err.message)?.[1];
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw usageError(`unknown option ${option ?? ''}${command ? ` for ${command}` : ''}; see ${see}`);
+      const option = /'(-[^' ]+)'/.exec(err.message)?.[1] ?? '';
+      const hint = unknownOptionHint(option, options, command);
+      throw usageError(`unknown option ${option}${command ? ` for ${command}` : ''}${hint}${hint.endsWith('?') ? ' See' : '; see'} ${see}`);
     }
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       throw usageError(`${err.message.replace(/\.$/, '')}; see ${see}`);
     }
     throw usageError(`${err.message}; see ${see}`);
   }
+}
+
+/** "; did you mean --lockfile?", " (it is an option of unlock)", or nothing. */
+function unknownOptionHint(option: string, options: Record<string, OptionSpec>, command: CommandName | undefined): string {
+  const typed = option.replace(/^-+/, '').split('=')[0];
+  // The options by their names and by the backend attributes they set (`--dynamodb-table`).
+  const names = new Map<string, string>(Object.keys(options).map((o) => [o, o]));
+  for (const [o, attribute] of Object.entries(OPTION_ATTRIBUTES)) {
+    if (options[o]) {
+      names.set(attribute.replace(/_/g, '-'), o);
+    }
+  }
+  const match = closest(typed, names.keys());
+  if (match !== undefined) {
+    return `; did you mean --${names.get(match)}?`;
+  }
+  const elsewhere = command ? commandsWithOption(typed, command) : [];
+  return elsewhere.length > 0 ? ` (it is an option of ${elsewhere.join(', ')})` : '';
 }
 
 function str(values: Parsed['values'], name: string): string | undefined {
@@ -152,14 +140,13 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
   const env = { ...defaultIo(), ...io };
   let json = argv.includes('--json');
   try {
-    // First pass: find the command among every known option.
-    const all = { ...BACKEND_OPTIONS, ...COMMON_OPTIONS, ...Object.assign({}, ...Object.values(COMMAND_OPTIONS)) };
-    all.version = { type: 'boolean' };
-    const first = parse([...argv], all, undefined);
-    const [command, ...rest] = first.positionals;
-    if (command === undefined || command === 'help') {
-      const topic = rest[0];
-      if (topic !== undefined && COMMAND_HELP[topic]) {
+    // Find the command first (leniently), then read the command line by its options.
+    const loose = parseArgs({ args: [...argv], options: allOptions(), allowPositionals: true, strict: false });
+    const [named] = loose.positionals;
+    if (named === undefined || named === 'help') {
+      const first = parse(argv, allOptions(), undefined);
+      const topic = first.positionals[1];
+      if (topic !== undefined && isCommand(topic)) {
         env.stdout(COMMAND_HELP[topic]);
         return ExitCode.OK;
       }
@@ -167,17 +154,19 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
         env.stdout(`${toolVersion()}\n`);
         return ExitCode.OK;
       }
-      if (first.values.help || command === 'help') {
+      if (first.values.help || named === 'help') {
         env.stdout(MAIN_HELP);
         return ExitCode.OK;
       }
       env.stderr(MAIN_HELP);
       return ExitCode.USAGE;
     }
-    if (!COMMAND_OPTIONS[command]) {
-      throw usageError(`unknown command ${JSON.stringify(command)}; the commands are ${Object.keys(COMMAND_OPTIONS).join(', ')} (see ${TOOL} --help)`);
+    if (!isCommand(named)) {
+      const match = closest(named, COMMAND_NAMES);
+      throw usageError(`unknown command ${JSON.stringify(named)}${match ? `; did you mean ${match}?` : '.'} The commands are ${COMMAND_NAMES.join(', ')} (see ${TOOL} --help)`);
     }
-    const parsed = parse([...argv], { ...BACKEND_OPTIONS, ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] }, command);
+    const command: CommandName = named;
+    const parsed = parse(argv, optionsOf(command), command);
     const v = parsed.values;
     json = v.json === true;
     if (v.help) {
@@ -185,8 +174,9 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       return ExitCode.OK;
     }
     const positionals = parsed.positionals.slice(1);
-    if (positionals.length > POSITIONALS[command].max) {
-      throw usageError(`${command} takes ${POSITIONALS[command].max === 0 ? 'no arguments' : `one argument, ${POSITIONALS[command].names}`}, `
+    const { max, names } = COMMANDS[command].positionals;
+    if (positionals.length > max) {
+      throw usageError(`${command} takes ${max === 0 ? 'no arguments' : `one argument, ${names}`}, `
         + `got ${positionals.map((p) => JSON.stringify(p)).join(' ')}; see ${TOOL} ${command} --help`);
     }
 
@@ -231,6 +221,18 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       { flags, backendConfigFile: str(v, 'backend-config'), discoveryPrefix: str(v, 'discovery') },
       { readFile: env.readFile, clients, env: env.env, warn },
     );
+    const { needsLock, needsTable }: CommandSpec = COMMANDS[command];
+    if (needsTable !== undefined && !backend.table) {
+      throw usageError(`${command} needs the lock table: ${needsTable}; `
+        + `${backend.from ? `${backend.from} sets no \`dynamodb_table\`: pass --table` : 'pass --table or a backend configuration that names it'}`);
+    }
+    if (needsLock !== undefined && !backend.table && !backend.useLockfile) {
+      const names = backend.from
+        ? `${backend.from} sets neither \`dynamodb_table\` nor \`use_lockfile = true\``
+        : 'neither a lock table (--table, dynamodb_table) nor lock files (--lockfile, use_lockfile = true)';
+      throw usageError(`${command}: the backend names no lock: ${names}, ${needsLock}. `
+        + 'Pass --table NAME and/or --lockfile, or a backend configuration that sets dynamodb_table and/or use_lockfile');
+    }
     const repeat = backendArgs(argv);
     const suggest = (args: readonly string[]) => [TOOL, ...args, ...repeat].map((a) => (/^<[A-Z ]+>$/.test(a) ? a : shellQuote(a))).join(' ');
     const ctx: CommandContext = {
@@ -244,18 +246,27 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       json,
       out: env.stdout,
       warn,
+      note: (t) => env.stderr(`${TOOL}: ${t}\n`),
       who: env.who,
       toolVersion: toolVersion(),
       suggest,
     };
 
+    /** The state a command acts on, named first on stderr with where its key came from. */
     const keyFor = (): { key: string; workspace?: string; statePath: string } => {
       const key = positionals[0] ?? backend.key;
       if (key === undefined) {
-        throw usageError(`${command} needs the state key: pass it (${TOOL} ${command} <key>) or use a backend configuration with a key`);
+        throw usageError(`${command} needs the state key: ${backend.from ? `${backend.from} sets no \`key\`; pass it: ${TOOL} ${command} <key>`
+          : `pass it (${TOOL} ${command} <key>) or use a backend configuration with a key`}`);
       }
       const workspace = str(v, 'workspace');
-      return { key, workspace, statePath: statePath(key, workspace, backend.workspaceKeyPrefix) };
+      const path = statePath(key, workspace, backend.workspaceKeyPrefix);
+      const from = [positionals[0] !== undefined ? 'key: the argument' : `key from ${backend.from}`];
+      if (workspace !== undefined && workspace !== 'default') {
+        from.push(`workspace ${workspace} from --workspace under workspace_key_prefix ${JSON.stringify(backend.workspaceKeyPrefix)}`);
+      }
+      ctx.note(`state s3://${backend.bucket}/${path} (${from.join(', ')}${positionals[0] === undefined ? '; pass <key> for another state' : ''})`);
+      return { key, workspace, statePath: path };
     };
 
     switch (command) {
@@ -275,7 +286,6 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       case 'digest':
         return await digestCommand(ctx, { ...keyFor(), fix: v.fix === true });
     }
-    throw usageError(`unknown command ${command}`);
   } catch (e) {
     const err = e instanceof CliError ? e : new CliError(`unexpected error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, ExitCode.FAILURE);
     env.stderr(`${TOOL}: ${err.message}\n`);

@@ -1,7 +1,7 @@
 /** State objects: reading them from S3, their MD5, their JSON, and a restored copy's serial. */
 import { createHash } from 'crypto';
-import { GetObjectCommand, S3Client, ServerSideEncryption } from '@aws-sdk/client-s3';
-import { aws, awsError, httpStatus, isNoSuchKey, s3Arn } from './aws';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, ServerSideEncryption } from '@aws-sdk/client-s3';
+import { aws, awsError, httpStatus, isAccessDenied, isNoSuchKey, s3Arn } from './aws';
 import { Backend } from './backend';
 import { CliError, ExitCode } from './errors';
 
@@ -23,6 +23,14 @@ export function md5Hex(data: Uint8Array): string {
 /**
  * GetObject (the current version, or `versionId`); undefined when there is no such
  * object (or the current version is a delete marker).
+ *
+ * "Absent" is told apart from "denied": S3 answers a GetObject of a key that does not
+ * exist with 403 instead of 404 to a caller without s3:ListBucket on the bucket. On a
+ * 403 the key is looked for in a listing of exactly that prefix: not listed, it is
+ * absent (a ListBucket granted only under an `s3:prefix` condition lists it, but does
+ * not count for the GET); listed, the GET itself is denied; the listing denied too, the
+ * caller lacks s3:ListBucket, and the message says so (not s3:GetObject, which it may
+ * well have).
  */
 export async function getObject(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<StoredObject | undefined> {
   const call = { action: versionId ? 's3:GetObjectVersion' : 's3:GetObject', resource: s3Arn(bucket, key) };
@@ -37,10 +45,36 @@ export async function getObject(s3: S3Client, bucket: string, key: string, versi
     if (versionId && isDeleteMarkerVersion(e)) {
       throw new CliError(`version ${versionId} of s3://${bucket}/${key} is a delete marker, not an object`, ExitCode.REFUSED);
     }
+    if (!versionId && isAccessDenied(e)) {
+      const listed = await isListed(s3, bucket, key);
+      if (listed === false) {
+        return undefined;
+      }
+      if (listed === 'denied') {
+        throw new CliError(`S3 answered 403 (${(e as Error).name || 'Forbidden'}) to s3:GetObject on ${call.resource} and refused s3:ListBucket on ${s3Arn(bucket)}: `
+          + 'without s3:ListBucket, S3 answers 403 instead of 404 for an object that does not exist, so whether '
+          + `s3://${bucket}/${key} exists cannot be told. Ask for s3:ListBucket on ${s3Arn(bucket)} (this command needs it; its --help lists `
+          + 'what it needs), or use credentials that have it (AWS_PROFILE).', ExitCode.FAILURE, { action: 's3:ListBucket', resource: s3Arn(bucket) });
+      }
+    }
     throw awsError(e, call);
   }
   const body = Buffer.from(await aws(call, () => out.Body!.transformToByteArray()));
   return { key, body, md5: md5Hex(body), etag: out.ETag, versionId: out.VersionId, lastModified: out.LastModified };
+}
+
+/** Whether `key` is in the bucket, by a listing of that prefix ('denied': the listing was refused). */
+async function isListed(s3: S3Client, bucket: string, key: string): Promise<boolean | 'denied'> {
+  try {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+    // Keys are listed in order, and `key` comes before every other key it is a prefix of.
+    return page.Contents?.[0]?.Key === key;
+  } catch (e) {
+    if (isAccessDenied(e)) {
+      return 'denied';
+    }
+    throw awsError(e, { action: 's3:ListBucket', resource: s3Arn(bucket) });
+  }
 }
 
 /** True for the error S3 answers to a GetObject of a delete marker's version ID (405). */

@@ -1,4 +1,5 @@
-import { endpointFromEnv, sdkClientFactory } from '../src/aws';
+import { awsError, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
+import { awsFault } from './fake-aws';
 
 test('endpointFromEnv reads the service variable first, as the SDK does', () => {
   expect(endpointFromEnv({ AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3' }, 'S3')).toBe('http://s3');
@@ -16,4 +17,24 @@ test('the SDK clients take their region and endpoint from the given environment'
   expect(await ddb.config.region()).toBe('us-east-2');
   const endpoint = await ddb.config.endpoint!();
   expect(`${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`).toBe('http://127.0.0.1:4566');
+});
+
+describe('an access-denied message that names the action missing is followed', () => {
+  const kms = 'User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: kms:Decrypt on resource: '
+    + 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab because no identity-based policy allows the kms:Decrypt action';
+  const s3 = 'User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: s3:GetObject on "arn:aws:s3:::b/k.tflock" '
+    + 'because no identity-based policy allows the s3:GetObject action';
+
+  test('deniedAction reads the action and resource, in either form', () => {
+    expect(deniedAction(kms)).toEqual({ action: 'kms:Decrypt', resource: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+    expect(deniedAction(s3)).toEqual({ action: 's3:GetObject', resource: 'arn:aws:s3:::b/k.tflock' });
+    expect(deniedAction('Access Denied')).toBeUndefined();
+  });
+
+  test('a GetObject refused for kms:Decrypt asks for kms:Decrypt on the key, not s3:GetObject', () => {
+    const e = awsError(awsFault('AccessDenied', 403, kms), { action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' });
+    expect(e.message).toBe(`s3:GetObject on arn:aws:s3:::b/k was refused (AccessDenied: ${kms}). `
+      + 'Ask for kms:Decrypt on arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab, or use credentials that have it (AWS_PROFILE).');
+    expect(e.details).toEqual({ action: 'kms:Decrypt', resource: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+  });
 });

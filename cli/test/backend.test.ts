@@ -61,6 +61,28 @@ describe('parseBackendConfig', () => {
     });
   });
 
+  test('an attribute that is not the s3 backend\'s is a fault, with the attribute meant (Terraform refuses it too)', () => {
+    const text = 'bucket = "b"\ndynamo_table = "t"\nuse_lock_file = true\nkms_key = "k"\nfrobnicate = "x"\nasume_role = {\n  role_arn = "r"\n}\n';
+    expect(() => parseBackendConfig(text, 'backend.hcl')).toThrow(expect.objectContaining({
+      exitCode: ExitCode.USAGE,
+      message: 'cannot use the backend configuration backend.hcl:\n'
+        + '  backend.hcl:2: `dynamo_table` is not an argument of the s3 backend; did you mean `dynamodb_table`?\n'
+        + '  backend.hcl:3: `use_lock_file` is not an argument of the s3 backend; did you mean `use_lockfile`?\n'
+        + '  backend.hcl:4: `kms_key` is not an argument of the s3 backend; did you mean `kms_key_id`?\n'
+        + '  backend.hcl:5: `frobnicate` is not an argument of the s3 backend (Terraform\'s and OpenTofu\'s)\n'
+        + '  backend.hcl:6: `asume_role` is not an argument of the s3 backend; did you mean `assume_role`?',
+    }));
+  });
+
+  test('every argument of Terraform\'s and OpenTofu\'s s3 backend is read or skipped, never called a typo', () => {
+    const real = ['profile = "p"', 'shared_config_files = [\n  "a",\n]', 'skip_s3_checksum = true', 'sts_region = "us-east-1"', 'use_fips_endpoint = false',
+      'lock_tags = { a = "b" }', 'state_tags = { a = "b" }', 'role_arn = "arn:aws:iam::123456789012:role/x"', 'max_retries = 5', 'retry_mode = "adaptive"'];
+    expect(parseBackendConfig(['bucket = "b"', ...real, ''].join('\n'), 'f')).toEqual({
+      settings: { bucket: 'b' },
+      ignored: ['profile', 'shared_config_files', 'skip_s3_checksum', 'sts_region', 'use_fips_endpoint', 'lock_tags', 'state_tags', 'role_arn', 'max_retries', 'retry_mode'],
+    });
+  });
+
   test('reports every fault with its line', () => {
     const text = 'bucket = b\nbucket = "x"\nencrypt = "yes"\nkey = "${var.k}"\nwhat is this\nregion = "r" extra\nkey2 = {\n';
     expect(() => parseBackendConfig(text, 'backend.hcl')).toThrow(expect.objectContaining({
@@ -72,6 +94,7 @@ describe('parseBackendConfig', () => {
         + '  backend.hcl:4: `key`: templates (`${...}`, `%{...}`) are not allowed in a backend configuration\n'
         + '  backend.hcl:5: cannot read "what is this": expected `name = value`\n'
         + '  backend.hcl:6: `region`: unexpected `extra` after the string\n'
+        + '  backend.hcl:7: `key2` is not an argument of the s3 backend; did you mean `key`?\n'
         + '  backend.hcl: a block is not closed (missing `}`)',
     }));
   });
@@ -111,6 +134,13 @@ describe('resolveBackend', () => {
     const backend = await resolveBackend({ flags: { region: 'us-east-1', table: 'other' }, backendConfigFile: 'backend.hcl' }, c);
     expect(backend).toMatchObject({ bucket: FULL.bucket, region: 'us-east-1', table: 'other', useLockfile: true, kmsKeyId: FULL.kmsKeyId, key: FULL.key });
     expect(warnings).toEqual([expect.stringMatching(/^backend.hcl: ignoring `profile`; credentials, profile and endpoints come from the AWS SDK's environment/)]);
+  });
+
+  test('an empty workspace_key_prefix is accepted, from the file the construct renders and from the flag', async () => {
+    const { ctx: c } = ctx({ 'backend.hcl': renderBackendConfigFile({ ...FULL, workspaceKeyPrefix: '' }) });
+    expect(renderBackendConfigFile({ ...FULL, workspaceKeyPrefix: '' })).toContain('workspace_key_prefix = ""');
+    await expect(resolveBackend({ flags: {}, backendConfigFile: 'backend.hcl' }, c)).resolves.toMatchObject({ workspaceKeyPrefix: '' });
+    await expect(resolveBackend({ flags: { bucket: 'b', workspaceKeyPrefix: '' } }, c)).resolves.toMatchObject({ workspaceKeyPrefix: '' });
   });
 
   test('AWS_S3_FORCE_PATH_STYLE turns on path-style URLs', async () => {
@@ -162,6 +192,12 @@ test('statePath follows Terraform\'s layout and rules', () => {
   expect(statePath('terraform.tfstate', 'default', 'env:')).toBe('terraform.tfstate');
   expect(statePath('net/terraform.tfstate', 'staging', 'env:')).toBe('env:/staging/net/terraform.tfstate');
   expect(statePath('k', 'ws', 'workspaces')).toBe('workspaces/ws/k');
+  // An empty prefix (valid in Terraform): path.Join("", workspace, key).
+  expect(statePath('net/terraform.tfstate', 'staging', '')).toBe('staging/net/terraform.tfstate');
+  expect(statePath('net/terraform.tfstate', 'default', '')).toBe('net/terraform.tfstate');
+  // path.Join cleans what it joins; the default workspace's key is used as it is.
+  expect(statePath('a/./b.tfstate', 'ws', 'p')).toBe('p/ws/a/b.tfstate');
+  expect(statePath('a/./b.tfstate', undefined, 'p')).toBe('a/./b.tfstate');
   for (const bad of ['/k', 'k/', 'a//b', '']) {
     expect(() => statePath(bad, undefined, 'env:')).toThrow(expect.objectContaining({ exitCode: ExitCode.USAGE }));
   }

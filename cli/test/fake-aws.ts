@@ -42,9 +42,46 @@ export interface SentCommand {
 
 type Hook = (cmd: SentCommand) => void | Promise<void>;
 
+/** An IAM allow: an action on a resource (an ARN, or a table name; `*` matches anything). */
+export interface Allow {
+  readonly action: string;
+  readonly resource: string;
+}
+
+/** The IAM action and resource a command is authorized as (as AWS documents it for each API). */
+export interface Authorized {
+  readonly action: string;
+  readonly resource: string;
+}
+
+function matches(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(value);
+}
+
 abstract class FakeClient {
   public readonly sent: SentCommand[] = [];
+  /** Every action the client was asked for, allowed or not, with its resource. */
+  public readonly authorized: Authorized[] = [];
   private readonly hooks: Array<{ name: string; once: boolean; fn: Hook }> = [];
+  /** The caller's policy: undefined, everything is allowed; otherwise only these. */
+  private policy?: Allow[];
+
+  /** From now on the caller may do only this (an identity policy of Allow statements). */
+  allowOnly(allows: readonly Allow[]): void {
+    this.policy = [...allows];
+  }
+
+  /** Whether the caller's policy allows `action` on `resource`. */
+  allows(action: string, resource: string): boolean {
+    return this.policy === undefined || this.policy.some((a) => matches(a.action, action) && matches(a.resource, resource));
+  }
+
+  /** Records the authorization of a command, and refuses it as the service would when the policy does not allow it. */
+  protected authorize(action: string, resource: string, refuse: () => Error): void {
+    this.authorized.push({ action, resource });
+    if (!this.allows(action, resource)) throw refuse();
+  }
 
   /** Runs `fn` before the next (or every) command called `name` (e.g. 'DeleteObjectCommand'). */
   before(name: string, fn: Hook, options: { once?: boolean } = {}): void {
@@ -87,6 +124,12 @@ export class FakeS3 extends FakeClient {
   public readonly buckets = new Map<string, Map<string, ObjectVersion[]>>();
   /** Page size of the listings (S3's is 1000). */
   public pageSize = 1000;
+  /**
+   * Whether the caller's s3:ListBucket makes S3 answer 404 for a missing key. False
+   * models a ListBucket allowed only under an `s3:prefix` condition: listings are
+   * allowed, but a GET of a missing key (which has no prefix) answers 403.
+   */
+  public listBucketCoversMissingKeys = true;
   private clock = Date.UTC(2026, 10, 26, 9, 0, 0);
   private nextVersion = 1;
 
@@ -136,18 +179,37 @@ export class FakeS3 extends FakeClient {
     return v;
   }
 
+  /** S3's refusal (a plain "Access Denied", as S3 answers a request it does not explain). */
+  private static denied(): Error {
+    return awsFault('AccessDenied', 403, 'Access Denied');
+  }
+
+  private authorizeS3(action: string, bucket: string, key?: string): void {
+    this.authorize(action, key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`, FakeS3.denied);
+  }
+
+  /**
+   * "If the object you request doesn't exist, the error that Amazon S3 returns depends on
+   * whether you also have the s3:ListBucket permission": 404 with it, 403 without
+   * (GetObject/HeadObject, S3 API reference).
+   */
+  private missing(bucket: string, fault: Error): Error {
+    return this.listBucketCoversMissingKeys && this.allows('s3:ListBucket', `arn:aws:s3:::${bucket}`) ? fault : FakeS3.denied();
+  }
+
   protected async apply(cmd: unknown): Promise<any> {
     if (cmd instanceof GetObjectCommand) {
       const { Bucket, Key, VersionId } = cmd.input;
+      this.authorizeS3(VersionId ? 's3:GetObjectVersion' : 's3:GetObject', Bucket!, Key!);
       const versions = this.objects(Bucket!).get(Key!) ?? [];
       let v: ObjectVersion | undefined;
       if (VersionId) {
         v = versions.find((x) => x.versionId === VersionId);
-        if (!v) throw awsFault('NoSuchVersion', 404, 'The specified version does not exist.');
+        if (!v) throw this.missing(Bucket!, awsFault('NoSuchVersion', 404, 'The specified version does not exist.'));
         if (!v.body) throw awsFault('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
       } else {
         v = this.current(Bucket!, Key!);
-        if (!v) throw awsFault('NoSuchKey', 404, 'The specified key does not exist.');
+        if (!v) throw this.missing(Bucket!, awsFault('NoSuchKey', 404, 'The specified key does not exist.'));
       }
       const body = v.body!;
       return {
@@ -157,6 +219,7 @@ export class FakeS3 extends FakeClient {
     }
     if (cmd instanceof PutObjectCommand) {
       const { Bucket, Key, Body, IfMatch, IfNoneMatch, ServerSideEncryption, SSEKMSKeyId, ContentType } = cmd.input;
+      this.authorizeS3('s3:PutObject', Bucket!, Key!);
       const current = this.current(Bucket!, Key!);
       if (IfNoneMatch !== undefined) {
         if (IfNoneMatch !== '*') throw new Error(`fake S3: If-None-Match ${IfNoneMatch} not supported`);
@@ -174,6 +237,9 @@ export class FakeS3 extends FakeClient {
     if (cmd instanceof DeleteObjectCommand) {
       const { Bucket, Key, IfMatch, VersionId } = cmd.input;
       if (VersionId) throw new Error('fake S3: tfstate-ops never deletes a version');
+      this.authorizeS3('s3:DeleteObject', Bucket!, Key!);
+      // A conditional delete (If-Match) also needs s3:GetObject (S3 API reference, DeleteObject).
+      if (IfMatch !== undefined) this.authorizeS3('s3:GetObject', Bucket!, Key!);
       const current = this.current(Bucket!, Key!);
       if (IfMatch !== undefined) {
         if (!current) throw awsFault('NoSuchKey', 404, 'The specified key does not exist.');
@@ -186,19 +252,22 @@ export class FakeS3 extends FakeClient {
       return {};
     }
     if (cmd instanceof ListObjectsV2Command) {
-      const { Bucket, Prefix = '', ContinuationToken } = cmd.input;
+      const { Bucket, Prefix = '', ContinuationToken, MaxKeys } = cmd.input;
+      this.authorizeS3('s3:ListBucket', Bucket!);
+      const pageSize = MaxKeys ?? this.pageSize;
       const keys = [...this.objects(Bucket!).keys()].filter((k) => k.startsWith(Prefix) && this.current(Bucket!, k)).sort();
       const start = ContinuationToken ? Number(ContinuationToken) : 0;
-      const page = keys.slice(start, start + this.pageSize);
-      const more = start + this.pageSize < keys.length;
+      const page = keys.slice(start, start + pageSize);
+      const more = start + pageSize < keys.length;
       return {
         Contents: page.map((k) => ({ Key: k, Size: this.current(Bucket!, k)!.body!.length })),
         IsTruncated: more,
-        NextContinuationToken: more ? String(start + this.pageSize) : undefined,
+        NextContinuationToken: more ? String(start + pageSize) : undefined,
       };
     }
     if (cmd instanceof ListObjectVersionsCommand) {
       const { Bucket, Prefix = '', KeyMarker, VersionIdMarker } = cmd.input;
+      this.authorizeS3('s3:ListBucketVersions', Bucket!);
       // S3 order: keys ascending, each key's versions newest first.
       const all = [...this.objects(Bucket!).entries()].filter(([k]) => k.startsWith(Prefix)).sort(([a], [b]) => (a < b ? -1 : 1))
         .flatMap(([k, vs]) => [...vs].reverse().map((v, i) => ({ key: k, v, latest: i === 0 })));
@@ -271,7 +340,16 @@ export class FakeDynamoDB extends FakeClient {
     if (!ok) throw awsFault('ConditionalCheckFailedException', 400, 'The conditional request failed');
   }
 
+  /** DynamoDB's refusal, which names the action and the resource. */
+  private authorizeTable(action: string, table: string): void {
+    this.authorize(action, table, () => awsFault('AccessDeniedException', 400, 'User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: '
+    + `${action} on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/${table} because no identity-based policy allows the ${action} action`));
+  }
+
   protected async apply(cmd: unknown): Promise<any> {
+    const table = (cmd as { input: { TableName?: string } }).input.TableName!;
+    const name = (cmd as object).constructor.name.replace(/Command$/, '');
+    this.authorizeTable(`dynamodb:${name}`, table);
     if (cmd instanceof GetItemCommand) {
       const { TableName, Key } = cmd.input;
       const item = this.table(TableName!).get(Key!.LockID.S!);

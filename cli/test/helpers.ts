@@ -77,3 +77,11 @@ export function terraformLock(id: string, path: string, created = '2026-11-26T09
 }
 
 export const BACKEND_FLAGS = ['--bucket', BUCKET, '--table', TABLE, '--region', 'eu-west-1'];
+
+/** A backend with both kinds of lock (dynamodb_table and use_lockfile = true). */
+export const BOTH_FLAGS = [...BACKEND_FLAGS, '--lockfile'];
+
+/** stderr without the line naming the state a command acts on (`tfstate-ops: state s3://...`). */
+export function withoutStateLine(err: string): string {
+  return err.replace(/^tfstate-ops: state s3:\/\/.*\n/m, '');
+}

@@ -25,7 +25,8 @@
  * a lock attempt refused, and then applies on the restored state, after the restore.
  *
  * What moto cannot prove is listed in app.e2e.test.ts; in particular nothing here runs
- * with narrowed IAM permissions (README "Permissions" is not proven here).
+ * with narrowed IAM permissions: README "Permissions" is proven in-process, against an
+ * emulated IAM that answers as S3 does (cli/test/permissions.test.ts).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -36,7 +37,7 @@ import { App } from 'aws-cdk-lib';
 import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../../lib';
 import { MotoServer, startMotoServer } from '../support/moto-server';
 import { ProcessResult, waitForOutput } from '../support/processes';
-import { emulatorBackendConfig, RESOURCE_ADDRESS } from '../support/terraform';
+import { emulatorBackendConfig, printedLockInfo, RESOURCE_ADDRESS } from '../support/terraform';
 import {
   describeToolRun, InProcessOptions, IN_PROCESS_WHO, mustExit, StateWriteGate, tfstateOps, tfstateOpsBin, ToolRun,
 } from '../support/tfstate-ops';
@@ -438,8 +439,56 @@ describeWithTools(['terraform', 'moto_server'], 'tfstate-ops with Terraform on t
   }
 
   // ---------------------------------------------------------------------------------
+  // workspace_key_prefix = "": a workspace's state is <workspace>/<key>. A stale lock in
+  // it, found by `locks`, its history by `history --workspace`, and removed by `unlock`
+  // with the Path Terraform prints; the tool's backend file names another key, so the key
+  // is passed and the tool says where each came from.
+
+  interface Prefixless {
+    readonly statePath: string;
+    readonly workspaces: ProcessResult;
+    readonly holder: KilledHolder;
+    readonly blocked: ProcessResult;
+    readonly printedPath?: string;
+    readonly printedId?: string;
+    readonly list: ToolRun;
+    readonly history: ToolRun;
+    readonly unlock: ToolRun;
+    readonly planAfter: ProcessResult;
+    readonly durationMs: number;
+  }
+
+  async function prefixlessScenario(b: CliBackend, key: string, workspace: string): Promise<Prefixless> {
+    const t0 = Date.now();
+    const statePath = `${workspace}/${key}`;
+    const [victim, rescuer] = runners(b, 'cli-prefixless', ['victim', 'rescuer'], [`key=${key}`, 'workspace_key_prefix=']);
+    await Promise.all([victim, rescuer].map(async (d) => must(await d.init())));
+    must(await victim.run(['workspace', 'new', workspace]));
+    must(await victim.apply({ run: 'in-workspace' }));
+    must(await rescuer.run(['workspace', 'select', workspace]));
+    const workspaces = must(await rescuer.run(['workspace', 'list']));
+    const holder = await killWhileLocked(b, statePath, victim);
+    const blocked = await rescuer.run(['plan', '-input=false', '-lock-timeout=0s']);
+    const printed = printedLockInfo(blocked.output);
+    // The tool's backend file: the stack's, with the empty prefix (its key is the stack's, not `key`).
+    const file = path.join(b.root, 'prefixless-backend.hcl');
+    fs.writeFileSync(file, `${b.backendConfig.replace(/^workspace_key_prefix\s*=.*\n/m, '')}workspace_key_prefix = ""\n`);
+    const tool = (argv: readonly string[]) => tfstateOps([...argv, '--backend-config', file], { endpoint: moto.endpoint });
+    const list = await tool(['locks', '--json']);
+    const history = await tool(['history', key, '--workspace', workspace, '--json']);
+    const unlock = await tfstateOpsBin(
+      ['unlock', printed?.Path ?? 'no-path-printed', '--id', printed?.ID ?? 'no-id-printed', '--backend-config', file], moto.endpoint);
+    const planAfter = await rescuer.run(['plan', '-input=false', '-lock-timeout=0s']);
+    return {
+      statePath, workspaces, holder, blocked, printedPath: printed?.Path, printedId: printed?.ID, list, history, unlock, planAfter,
+      durationMs: Date.now() - t0,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------
 
   let staleDynamodb: Promise<Stale>;
+  let prefixless: Promise<Prefixless>;
   let staleLockfile: Promise<Stale>;
   let live: Promise<Live>;
   let restoreDynamodb: Promise<Restore>;
@@ -511,6 +560,7 @@ describeWithTools(['terraform', 'moto_server'], 'tfstate-ops with Terraform on t
     digest = runs.begin('12d-digest-dynamodb', digestScenario(dynamodb, 'digest/terraform.tfstate'));
     staleLockfile = runs.begin('12e-stale-lockfile', staleScenario(lockfile, 'stale/terraform.tfstate', 'main'));
     restoreLockfile = runs.begin('12f-restore-lockfile', restoreScenario(lockfile, 'restore/terraform.tfstate'));
+    prefixless = runs.begin('12h-prefixless-dynamodb', prefixlessScenario(dynamodb, 'prefixless/terraform.tfstate', 'staging'));
   }, 120_000);
 
   afterAll(() => tearDown('cli.e2e.test.ts', { runs, clients: [aws], moto, root, timings }), 60_000);
@@ -582,6 +632,36 @@ describeWithTools(['terraform', 'moto_server'], 'tfstate-ops with Terraform on t
 
   test('12f. S3_LOCKFILE: restore takes the lock file (Terraform fails with 412 naming the tool), writes with the stack\'s KMS key; an apply during a restore waits for it', async () => {
     expectRestore(await restoreLockfile, lockfile);
+  });
+
+  test('12h. DYNAMODB, workspace_key_prefix = "": Terraform keeps the workspace at <workspace>/<key>; locks, history --workspace and unlock with Terraform\'s printed Path find it', async () => {
+    const r = await prefixless;
+    const lock = r.holder.left.item!;
+    // Terraform: the workspace's state and lock under <workspace>/<key>, no prefix; it lists the workspace.
+    expect(lock).toMatchObject({ Path: `${dynamodb.bucket}/${r.statePath}` });
+    expect(r.workspaces.stdout).toMatch(/^\* staging$/m);
+    expect(r.blocked.code).toBe(1);
+    expect(r.printedPath).toBe(`${dynamodb.bucket}/${r.statePath}`);
+    expect(r.printedId).toBe(lock.ID);
+    // locks lists it, saying where it looked.
+    expect(listedLocks(r.list, r.statePath)).toEqual([expect.objectContaining({ kind: 'dynamodb', id: lock.ID })]);
+    expect(JSON.parse(r.list.stdout).searched).toEqual([{ kind: 'dynamodb', table: dynamodb.table }]);
+    // history --workspace: the versions of <workspace>/<key>, the state named with where its key and workspace came from.
+    const history = JSON.parse(mustExit(r.history).stdout) as { statePath: string; versions: HistoryVersion[] };
+    expect(history.statePath).toBe(r.statePath);
+    // `workspace new` wrote the workspace's first (empty) state, the applies the others.
+    expect(history.versions.length).toBeGreaterThanOrEqual(2);
+    expect(history.versions[0].current).toBe(true);
+    expect(r.history.stderr).toContain(`tfstate-ops: state s3://${dynamodb.bucket}/${r.statePath} `
+      + '(key: the argument, workspace staging from --workspace under workspace_key_prefix "")');
+    // unlock with the Path Terraform printed: the bucket name dropped, and said so; the lock removed; plan runs.
+    expect(r.unlock.via).toBe('bin');
+    mustExit(r.unlock);
+    expect(r.unlock.stderr).toContain(`tfstate-ops: state s3://${dynamodb.bucket}/${r.statePath} (the argument without "${dynamodb.bucket}/": `
+      + 'Terraform\'s lock Path is <bucket>/<state path>)');
+    expect(r.unlock.stdout).toContain(`Removed lock ${lock.ID} on ${r.statePath}`);
+    expect(r.unlock.stdout).not.toContain('.tflock');
+    must(r.planAfter);
   });
 
   test('12g. S3_LOCKFILE: digest says there is no digest without a lock table (exit 2)', async () => {

@@ -1,0 +1,107 @@
+/**
+ * The command lines: every command's options and arguments, in one table. A new command
+ * is a row here, its help text in help.ts and its permissions in permissions.ts (the
+ * three are keyed by `CommandName`, so none can be forgotten), and its file `cmd-*.ts`.
+ */
+
+/** An option as Node's `util.parseArgs` takes it. */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+}
+
+/** The options that name the backend; every command takes them. */
+export const BACKEND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'bucket': { type: 'string' },
+  'table': { type: 'string' },
+  'region': { type: 'string' },
+  'lockfile': { type: 'boolean' },
+  'encrypt': { type: 'boolean' },
+  'kms-key-id': { type: 'string' },
+  'workspace-key-prefix': { type: 'string' },
+  'backend-config': { type: 'string' },
+  'discovery': { type: 'string' },
+  'path-style': { type: 'boolean' },
+};
+
+/** The backend attribute each backend option sets, so `--dynamodb-table` finds `--table`. */
+export const OPTION_ATTRIBUTES: Readonly<Record<string, string>> = {
+  'bucket': 'bucket',
+  'table': 'dynamodb_table',
+  'region': 'region',
+  'lockfile': 'use_lockfile',
+  'encrypt': 'encrypt',
+  'kms-key-id': 'kms_key_id',
+  'workspace-key-prefix': 'workspace_key_prefix',
+  'path-style': 'use_path_style',
+};
+
+/** Options every command takes besides the backend's. */
+export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export interface CommandSpec {
+  /** The command's own options. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** How many positional arguments it takes, and their names in messages. */
+  readonly positionals: { readonly max: number; readonly names: string };
+  /**
+   * The command works on the state's locks, so the backend must name where they are (a
+   * table, lock files or both): why, for the refusal of a backend that names neither.
+   */
+  readonly needsLock?: string;
+  /** The command needs the lock table (dynamodb_table): why, for the refusal of a backend without one. */
+  readonly needsTable?: string;
+}
+
+export const COMMANDS = {
+  locks: {
+    options: { 'older-than': { type: 'string' } },
+    positionals: { max: 0, names: '' },
+    needsLock: 'so there is nowhere to look for locks',
+  },
+  unlock: {
+    options: { id: { type: 'string' } },
+    positionals: { max: 1, names: '<state path>' },
+    needsLock: 'so there is nowhere to look for locks',
+  },
+  history: {
+    options: { workspace: { type: 'string' }, limit: { type: 'string' } },
+    positionals: { max: 1, names: '[<key>]' },
+  },
+  restore: {
+    options: { 'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' } },
+    positionals: { max: 1, names: '[<key>]' },
+    needsLock: 'and restore takes the state\'s lock, as Terraform does',
+  },
+  digest: {
+    options: { workspace: { type: 'string' }, fix: { type: 'boolean' } },
+    positionals: { max: 1, names: '[<key>]' },
+    needsTable: 'Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table (dynamodb_table)',
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
+
+export function isCommand(name: string): name is CommandName {
+  return Object.prototype.hasOwnProperty.call(COMMANDS, name);
+}
+
+/** Every option `command` takes: the backend's, the common ones and its own. */
+export function optionsOf(command: CommandName): Record<string, OptionSpec> {
+  return { ...BACKEND_OPTIONS, ...COMMON_OPTIONS, ...COMMANDS[command].options };
+}
+
+/** Every option of any command (to find the command in a command line before knowing it), and --version. */
+export function allOptions(): Record<string, OptionSpec> {
+  return Object.assign({ version: { type: 'boolean' } }, BACKEND_OPTIONS, COMMON_OPTIONS, ...COMMAND_NAMES.map((c) => COMMANDS[c].options));
+}
+
+/** The commands, other than `command`, that take option `name`. */
+export function commandsWithOption(name: string, except?: CommandName): CommandName[] {
+  return COMMAND_NAMES.filter((c) => c !== except && Object.prototype.hasOwnProperty.call(COMMANDS[c].options, name));
+}
