@@ -26,20 +26,22 @@ import * as path from 'path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { App } from 'aws-cdk-lib';
-import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../../lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { LockingMode, StateEncryption, TerraformStateBackend, TerraformStateBackendStack } from '../../lib';
 import { E2E_REGION, emulatorEnv, REPO_ROOT } from '../support/cdk-cli';
-import { evaluateInStack } from '../support/cfn-eval';
+import { evaluateInStack, resolveValue } from '../support/cfn-eval';
+import { awsManagedS3KeyArn, backendPolicies, cfnValues, evaluate, Grantee, identityPolicies } from '../support/grant-evaluator';
 import { MOTO_ACCOUNT, MotoServer, startMotoServer } from '../support/moto-server';
 import { ProcessResult, runProcess } from '../support/processes';
 import { RecordedRequest, RecordingProxy, startRecordingProxy } from '../support/request-recorder';
 import { emulatorBackendConfig, TerraformDir } from '../support/terraform';
 import {
-  FixtureNames, normaliseRequests, readFixture, RecordedOperation, RequestFixture, substitute, writeFixture,
+  FixtureNames, iamRequestsOf, normaliseRequests, readFixture, RecordedOperation, RequestFixture, substitute, writeFixture,
 } from '../support/terraform-requests';
 import { TFSTATE_OPS_BIN } from '../support/tfstate-ops';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
-import { Backend, emulatorClients, EmulatorClients, killWhileLocked, must, ScenarioRuns, tearDown } from './scenarios';
+import { Backend, emulatorClients, EmulatorClients, killWhileLocked, Locks, locks, must, ScenarioRuns, tearDown } from './scenarios';
 
 const UPDATE = process.env.UPDATE_TERRAFORM_REQUESTS === '1';
 const KEY = 'terraform.tfstate';
@@ -196,6 +198,76 @@ async function recordDiscovery(proxy: RecordingProxy): Promise<Recorded> {
   return { fixture, durationMs: Date.now() - t0 };
 }
 
+/** What the plan role's runs did, with the grant's policies enforced. */
+interface PlanRole {
+  readonly plan: ProcessResult;
+  readonly apply: ProcessResult;
+  readonly afterApply: Locks;
+  readonly workspaceNew: ProcessResult;
+  /** The requests the proxy denied, as `action resource`. */
+  readonly denied: string[];
+  readonly durationMs: number;
+}
+
+const PLAN_BUCKET = 'e2e-requests-plan-role';
+const PLAN_ROLE = 'tf-plan';
+
+/**
+ * The plan grant end to end: a backend stack (DYNAMODB_AND_S3_LOCKFILE, KMS) and a
+ * pipeline stack whose role holds `grants.plan()`, synthesized here; the proxy
+ * evaluates every request signed with the plan role's access key against the
+ * policies of those templates and answers AccessDenied where the evaluator denies,
+ * as AWS would. An unenforced apply role writes the state first. So Terraform
+ * itself shows what a plan role can and cannot do, and how it says so.
+ */
+async function planRole(upstream: string, aws: EmulatorClients, root: string): Promise<{ result: PlanRole; proxy: RecordingProxy }> {
+  const t0 = Date.now();
+  const app = new App();
+  const backendStack = new Stack(app, 'Backend', { env: { account: MOTO_ACCOUNT, region: E2E_REGION } });
+  const backend = new TerraformStateBackend(backendStack, 'State', {
+    locking: LockingMode.DYNAMODB_AND_S3_LOCKFILE, encryption: StateEncryption.KMS, bucketName: PLAN_BUCKET, lockTableName: TABLE,
+  });
+  const pipeline = new Stack(app, 'Pipeline', { env: { account: MOTO_ACCOUNT, region: E2E_REGION } });
+  backend.grants.plan(new iam.Role(pipeline, 'Plan', { roleName: PLAN_ROLE, assumedBy: new iam.AccountRootPrincipal() }), { workspaces: true });
+  const assembly = app.synth();
+  const template = assembly.getStackByName('Backend').template;
+  const values = cfnValues(template, MOTO_ACCOUNT, E2E_REGION);
+  const policies = backendPolicies(template, MOTO_ACCOUNT, E2E_REGION, PLAN_BUCKET, TABLE);
+  const grantee: Grantee = {
+    account: MOTO_ACCOUNT, roleName: PLAN_ROLE,
+    identityPolicies: identityPolicies(assembly.getStackByName('Pipeline').template, MOTO_ACCOUNT, E2E_REGION, PLAN_ROLE),
+  };
+  const place = { region: E2E_REGION, account: MOTO_ACCOUNT, awsManagedS3KeyArn: awsManagedS3KeyArn(MOTO_ACCOUNT, E2E_REGION) };
+  const denied: string[] = [];
+  const proxy = await startRecordingProxy(upstream, async (accessKeyId, request) => {
+    if (accessKeyId !== 'rec-plan') return undefined;
+    for (const r of iamRequestsOf(request, place)) {
+      const decision = await evaluate(r, grantee, policies);
+      if (decision.result !== 'Allowed') {
+        denied.push(`${r.action} ${r.resource}`);
+        return `User: arn:aws:sts::${MOTO_ACCOUNT}:assumed-role/${PLAN_ROLE}/terraform is not authorized to perform: ${r.action} on resource: `
+          + `"${r.resource}" because no identity-based policy allows the ${r.action} action`;
+      }
+    }
+    return undefined;
+  });
+  const config = evaluateInStack(backendStack, backend.renderBackendConfigFile(), values);
+  const emulatorConfig = emulatorBackendConfig({ s3: proxy.endpoint, dynamodb: proxy.endpoint });
+  await aws.s3.send(new CreateBucketCommand({ Bucket: PLAN_BUCKET }));
+  await aws.s3.send(new PutBucketVersioningCommand({ Bucket: PLAN_BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+  const applier = TerraformDir.create({ root, name: 'apply-role', backendConfig: config, emulatorConfig, accessKeyId: 'rec-apply' });
+  const planner = TerraformDir.create({ root, name: 'plan-role', backendConfig: config, emulatorConfig, accessKeyId: 'rec-plan' });
+  must(await applier.init());
+  must(await applier.apply({ run: 'by-the-apply-role' }));
+  must(await planner.init());
+  const plan = await planner.run(['plan', '-input=false', '-lock-timeout=0s', '-var', 'run=proposed']);
+  const apply = await planner.apply({ run: 'proposed' });
+  const b = { bucket: PLAN_BUCKET, table: TABLE, s3: aws.s3, ddb: aws.ddb } as Backend;
+  const afterApply = await locks(b, KEY);
+  const workspaceNew = await planner.run(['workspace', 'new', 'pr-123']);
+  return { result: { plan, apply, afterApply, workspaceNew, denied, durationMs: Date.now() - t0 }, proxy };
+}
+
 /** Runs `tasks` with at most `limit` at a time (Terraform runs are CPU-bound on the 2-core machine). */
 function limited<T>(limit: number, tasks: Array<() => Promise<T>>): Array<Promise<T>> {
   let running = 0;
@@ -222,6 +294,8 @@ describeWithTools(E2E_TOOLS, 'Terraform\'s requests in every locking mode and en
   let root: string;
   const runs = new ScenarioRuns();
   const recordings = new Map<string, Promise<Recorded>>();
+  let planProxy: RecordingProxy | undefined;
+  let planRun: Promise<PlanRole>;
   const combinations = LOCKINGS.flatMap((l) => ENCRYPTIONS.map((e) => [l, e] as const)).map(([l, e], n) => combination(l, e, n));
 
   beforeAll(async () => {
@@ -249,11 +323,16 @@ describeWithTools(E2E_TOOLS, 'Terraform\'s requests in every locking mode and en
       recordings.set(`${c.locking}/${c.encryption}`, runs.begin(`requests-${c.locking}-${c.encryption}`, p));
     });
     recordings.set('DISCOVERY/ANY', runs.begin('requests-discovery', recordDiscovery(proxy)));
+    planRun = runs.begin('plan-role-enforced', planRole(moto.endpoint, aws, root).then(({ result, proxy: p }) => {
+      planProxy = p;
+      return result;
+    }));
   }, 60_000);
 
   afterAll(async () => {
     await runs.settled();
     await proxy?.stop();
+    await planProxy?.stop();
     await tearDown('terraform-requests.e2e.test.ts', { runs, clients: [aws], moto, root, timings: runs.timings });
   }, 60_000);
 
@@ -274,5 +353,26 @@ describeWithTools(E2E_TOOLS, 'Terraform\'s requests in every locking mode and en
         .toEqual({ operation: committed.operations[i].name, requests: committed.operations[i].requests });
     }
     expect(fixture).toEqual(committed);
+  });
+
+  test('the plan grant, enforced: a plan role plans; its apply and workspace new are denied on the state write, and the lock is released', async () => {
+    const r = await planRun;
+    must(r.plan);
+    expect(r.plan.output).toContain('Plan: 1 to add, 0 to change, 1 to destroy.');
+    expect(r.apply.code).toBe(1);
+    // Terraform applies first and fails only when it saves the state (it keeps it in errored.tfstate): what
+    // stops a plan role from changing infrastructure is its own permissions on that infrastructure, not the state.
+    expect(r.apply.output).toContain('Creation complete');
+    expect(r.apply.output).toContain('Error: Failed to save state');
+    expect(r.apply.output).toMatch(/operation error S3: PutObject,\s+https response error StatusCode: 403[\s\S]*?api\s+error AccessDenied/);
+    expect(r.apply.output).toContain('errored.tfstate');
+    expect(r.afterApply).toEqual({ item: undefined, file: undefined });
+    expect(r.workspaceNew.code).toBe(1);
+    expect(r.workspaceNew.output).toContain('AccessDenied');
+    // Only writes of state were denied: the state objects' PutObject (default workspace and `pr-123`).
+    expect([...new Set(r.denied)].sort()).toEqual([
+      `s3:PutObject arn:aws:s3:::${PLAN_BUCKET}/env:/pr-123/${KEY}`,
+      `s3:PutObject arn:aws:s3:::${PLAN_BUCKET}/${KEY}`,
+    ].sort());
   });
 });

@@ -126,8 +126,31 @@ function recordedHeaders(headers: http.IncomingHttpHeaders): Record<string, stri
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Starts the proxy in front of `upstream` (moto's endpoint). */
-export async function startRecordingProxy(upstream: string): Promise<RecordingProxy> {
+/**
+ * Decides a request before it is forwarded: a message to answer it with AccessDenied
+ * (S3's 403, DynamoDB's AccessDeniedException), or undefined to forward it. For runs
+ * of the real Terraform under a grant's policies, evaluated by the test's IAM evaluator.
+ */
+export type Authorizer = (accessKeyId: string, request: RecordedRequest) => Promise<string | undefined>;
+
+/** AWS's answer to a denied request, in the service's own error format. */
+function accessDenied(service: string, message: string): { status: number; headers: Record<string, string>; body: string } {
+  if (service === 's3') {
+    return {
+      status: 403,
+      headers: { 'content-type': 'application/xml' },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${message}</Message><RequestId>DENIED</RequestId></Error>`,
+    };
+  }
+  return {
+    status: 400,
+    headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException', message }),
+  };
+}
+
+/** Starts the proxy in front of `upstream` (moto's endpoint); with `authorize`, denied requests never reach moto. */
+export async function startRecordingProxy(upstream: string, authorize?: Authorizer): Promise<RecordingProxy> {
   const target = new URL(upstream);
   const labels = new Map<string, string>();
   const recorded: RecordedEntry[] = [];
@@ -139,44 +162,59 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
       const url = new URL(req.url ?? '/', 'http://proxy');
       const scope = credentialScope(req.headers.authorization);
       const service = scope?.service ?? 'unsigned';
-      const forward = http.request({
-        host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers,
-      }, (answer) => {
-        const answerChunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => answerChunks.push(c));
-        answer.on('end', () => {
-          record(answer.statusCode ?? 0, answer.headers);
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(Buffer.concat(answerChunks));
-        });
-      });
-      const record = (status: number, answerHeaders?: http.IncomingHttpHeaders) => {
-        if (!scope) return;
+      const requestOf = (status: number, answerHeaders?: http.IncomingHttpHeaders): RecordedRequest => {
         const isObjectRead = service === 's3' && (req.method === 'GET' || req.method === 'HEAD') && url.pathname.split('/').length > 2;
         const responseHeaders = isObjectRead && answerHeaders
           ? Object.fromEntries(RESPONSE_KEPT.filter((h) => answerHeaders[h] !== undefined).map((h) => [h, String(answerHeaders[h])]))
           : undefined;
-        recorded.push({
-          accessKeyId: scope.accessKeyId,
-          label: labels.get(scope.accessKeyId) ?? '',
-          request: {
-            service,
-            method: req.method ?? 'GET',
-            path: decodeURIComponent(url.pathname),
-            query: Object.fromEntries([...url.searchParams.entries()].sort(([a], [b]) => a.localeCompare(b))),
-            headers: recordedHeaders(req.headers),
-            ...(service === 's3' ? {} : { body: jsonBody(service, body) }),
-            status,
-            ...(responseHeaders && Object.keys(responseHeaders).length > 0 ? { responseHeaders } : {}),
-          },
-        });
+        return {
+          service,
+          method: req.method ?? 'GET',
+          path: decodeURIComponent(url.pathname),
+          query: Object.fromEntries([...url.searchParams.entries()].sort(([a], [b]) => a.localeCompare(b))),
+          headers: recordedHeaders(req.headers),
+          ...(service === 's3' ? {} : { body: jsonBody(service, body) }),
+          status,
+          ...(responseHeaders && Object.keys(responseHeaders).length > 0 ? { responseHeaders } : {}),
+        };
       };
-      forward.on('error', () => {
-        record(0);
-        res.writeHead(502);
-        res.end();
+      const record = (status: number, answerHeaders?: http.IncomingHttpHeaders) => {
+        if (!scope) return;
+        recorded.push({ accessKeyId: scope.accessKeyId, label: labels.get(scope.accessKeyId) ?? '', request: requestOf(status, answerHeaders) });
+      };
+      const send = () => {
+        const forward = http.request({
+          host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers,
+        }, (answer) => {
+          const answerChunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => answerChunks.push(c));
+          answer.on('end', () => {
+            record(answer.statusCode ?? 0, answer.headers);
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(answerChunks));
+          });
+        });
+        forward.on('error', () => {
+          record(0);
+          res.writeHead(502);
+          res.end();
+        });
+        forward.end(body);
+      };
+      const pending = scope && authorize ? authorize(scope.accessKeyId, requestOf(0)) : Promise.resolve(undefined);
+      pending.then((denied) => {
+        if (denied === undefined) {
+          send();
+          return;
+        }
+        const answer = accessDenied(service, denied);
+        record(answer.status);
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+      }, (e: Error) => {
+        res.writeHead(500);
+        res.end(String(e.message));
       });
-      forward.end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
