@@ -30,7 +30,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { LockingMode, StateEncryption, TerraformStateBackend, TerraformStateBackendStack } from '../../lib';
 import { E2E_REGION, emulatorEnv, REPO_ROOT } from '../support/cdk-cli';
-import { evaluateInStack, resolveValue } from '../support/cfn-eval';
+import { evaluateInStack } from '../support/cfn-eval';
 import { awsManagedS3KeyArn, backendPolicies, cfnValues, evaluate, Grantee, identityPolicies } from '../support/grant-evaluator';
 import { MOTO_ACCOUNT, MotoServer, startMotoServer } from '../support/moto-server';
 import { ProcessResult, runProcess } from '../support/processes';

@@ -193,7 +193,9 @@ export interface RequestConditions {
 }
 
 /** Evaluates one IAM request of `grantee` on the backend of `policies`. */
-export async function evaluate(request: IamRequest, grantee: Grantee, policies: BackendPolicies, conditions: RequestConditions = {}): Promise<Decision> {
+export async function evaluate(
+  request: IamRequest, grantee: Grantee, policies: BackendPolicies, conditions: RequestConditions = {},
+): Promise<Decision> {
   const service = request.action.split(':')[0];
   const roleArn = `arn:aws:iam::${grantee.account}:role/${grantee.roleName}`;
   const organizationId = conditions.organizationId ?? grantee.organizationId;
