@@ -6,9 +6,11 @@ import { BackendFacts } from './private/backend-facts';
 import {
   BUCKET_LIST_ACTIONS,
   DISCOVERY_READ_ACTIONS,
+  KEY_LOCK_FILE_ACTIONS,
   KEY_READ_ACTIONS,
   KEY_READ_WRITE_ACTIONS,
   LOCK_FILE_ACTIONS,
+  LOCK_ITEM_ACTIONS,
   LOCK_TABLE_READ_ACTIONS,
   LOCK_TABLE_READ_WRITE_ACTIONS,
   STATE_READ_ACTIONS,
@@ -20,7 +22,7 @@ import { LockingMode, StateEncryption } from './state-settings';
 import { stateKeyFaults, throwIfFaults, workspaceKeyPrefixFaults } from './private/validate';
 
 /**
- * Options for `StateGrants.readWrite()` and `StateGrants.read()`.
+ * Options for `StateGrants.readWrite()`, `StateGrants.plan()` and `StateGrants.read()`.
  */
 export interface StateGrantOptions {
   /**
@@ -194,6 +196,55 @@ export class StateGrants {
     }
     if (facts.encryptionKey) {
       grant = grant.combine(this.grantKey(grantee, KEY_READ_ACTIONS));
+    }
+    return grant;
+  }
+
+  /**
+   * Grants what `terraform plan` needs, with locking and without: read the state
+   * of one Terraform configuration, take and release its lock, and nothing that
+   * writes state. For a pull-request pipeline that plans with one role and
+   * applies with another (`readWrite()`).
+   *
+   * - `s3:ListBucket` and `s3:GetObject` on the state objects, as for `read()`;
+   * - with lock files, `s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on
+   *   `<state key>.tflock` only;
+   * - with the lock table, `dynamodb:DescribeTable`, `GetItem`, `PutItem` and
+   *   `DeleteItem` on the lock items `<bucket>/<state key>` only, and
+   *   `dynamodb:GetItem` on the digest items `<bucket>/<state key>-md5`
+   *   (Terraform reads the digest with the state, and writes it only with state);
+   * - with a customer-managed key, `kms:Decrypt`, and with lock files also
+   *   `kms:GenerateDataKey` (S3 asks KMS for a data key to encrypt the lock
+   *   file): the key cannot tell a lock file from state, so what keeps the state
+   *   unwritten is that there is no `s3:PutObject` on it.
+   *
+   * What it cannot do: `terraform apply` (denied on the state's `PutObject`, or
+   * on the digest's `PutItem`, after the plan: the lock is released);
+   * `terraform workspace new`, and a run in a workspace that does not exist yet,
+   * which write an empty state there; `terraform_remote_state` of such a
+   * workspace likewise. `terraform force-unlock` works: releasing a lock needs
+   * what taking it needs.
+   *
+   * @param grantee the principal, e.g. the role of a pull-request pipeline
+   * @param options the key pattern, workspaces, and how narrow the listing is
+   */
+  public plan(grantee: iam.IGrantable, options: StateGrantOptions = {}): iam.Grant {
+    this.assertValid();
+    const facts = this.facts;
+    const paths = this.grantedStatePaths(grantee, options);
+    let grant = this.grantList(grantee, paths, options)
+      .combine(this.grantObjects(grantee, STATE_READ_ACTIONS, paths));
+    if (facts.locking !== LockingMode.DYNAMODB) {
+      grant = grant.combine(this.grantObjects(grantee, LOCK_FILE_ACTIONS, paths.map((p) => `${p}.tflock`)));
+    }
+    if (facts.lockTable) {
+      // Two statements: the lock items may be written, the digest items only read.
+      grant = grant
+        .combine(this.grantItems(grantee, LOCK_ITEM_ACTIONS, paths.map((p) => `${facts.bucketName}/${p}`)))
+        .combine(this.grantItems(grantee, LOCK_TABLE_READ_ACTIONS, paths.map((p) => `${facts.bucketName}/${p}-md5`)));
+    }
+    if (facts.encryptionKey) {
+      grant = grant.combine(this.grantKey(grantee, facts.locking === LockingMode.DYNAMODB ? KEY_READ_ACTIONS : KEY_LOCK_FILE_ACTIONS));
     }
     return grant;
   }

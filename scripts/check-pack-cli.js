@@ -49,6 +49,22 @@ if (deps !== '@aws-sdk/client-dynamodb, @aws-sdk/client-s3, @aws-sdk/client-ssm'
   faults.push(`depends on ${deps}; expected exactly the AWS SDK's DynamoDB, S3 and SSM clients`);
 }
 
+// Test-only dependencies are never shipped: not as a dependency of any kind, and no
+// shipped file loads them. @cloud-copilot/iam-simulate (AGPL-3.0) evaluates the
+// grants in the tests only.
+const TEST_ONLY = ['@cloud-copilot/'];
+for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies']) {
+  const names = Array.isArray(pkg[field]) ? pkg[field] : Object.keys(pkg[field] ?? {});
+  for (const name of names.filter((n) => TEST_ONLY.some((p) => n.startsWith(p)))) {
+    faults.push(`package.json \`${field}\` names the test-only ${name}`);
+  }
+}
+for (const file of [...files.keys()].filter((f) => /\.(js|ts)$/.test(f))) {
+  const text = fs.readFileSync(path.join(cli, file), 'utf8');
+  const hit = TEST_ONLY.find((p) => text.includes(p));
+  if (hit) faults.push(`${file} refers to the test-only ${hit}* packages`);
+}
+
 if (faults.length > 0) {
   console.error(`check-pack-cli: the CLI's npm tarball is wrong:\n${faults.map((f) => `  - ${f}`).join('\n')}`);
   process.exit(1);

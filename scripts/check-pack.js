@@ -80,6 +80,22 @@ for (const file of files.filter((f) => f.startsWith('lib/') && f.endsWith('.js')
   }
 }
 
+// Test-only dependencies are never shipped: not as a dependency of any kind, and no
+// shipped file loads them. @cloud-copilot/iam-simulate (AGPL-3.0) evaluates the
+// grants in the tests only.
+const TEST_ONLY = ['@cloud-copilot/'];
+for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies']) {
+  const names = Array.isArray(pkg[field]) ? pkg[field] : Object.keys(pkg[field] ?? {});
+  for (const name of names.filter((n) => TEST_ONLY.some((p) => n.startsWith(p)))) {
+    faults.push(`package.json \`${field}\` names the test-only ${name}`);
+  }
+}
+for (const file of files.filter((f) => /\.(js|ts)$/.test(f))) {
+  const text = fs.readFileSync(path.join(root, file), 'utf8');
+  const hit = TEST_ONLY.find((p) => text.includes(p));
+  if (hit) faults.push(`${file} refers to the test-only ${hit}* packages`);
+}
+
 // jsii compiles with inline source maps (tsconfig: inlineSourceMap, inlineSources);
 // separate .map files would be unintended.
 const withInlineMap = files.filter((f) => f.endsWith('.js')

@@ -73,6 +73,7 @@ describe('grants on an imported backend are the grants on the backend that made 
     ['readWrite with workspaces and a key pattern', (b, r) => b.grants.readWrite(r, { keyPattern: 'network/*', workspaces: true })],
     ['readWrite, listing only the state keys', (b, r) => b.grants.readWrite(r, { listOnlyStateKeys: true, workspaceKeyPrefix: 'ws' })],
     ['read', (b, r) => b.grants.read(r, { workspaces: true } as StateGrantOptions)],
+    ['plan', (b, r) => b.grants.plan(r, { workspaces: true })],
   ];
   const settings: Array<[LockingMode, StateEncryption]> = [
     [LockingMode.DYNAMODB, StateEncryption.S3_MANAGED],
@@ -131,6 +132,40 @@ describe('grants on an imported backend are the grants on the backend that made 
     expect(text).not.toContain('Fn::ImportValue');
     expect(text).toContain(`:dynamodb:${REGION}:${BACKEND_ACCOUNT}:table/terraform-lock`);
     expect(text).toContain(`:s3:::${BUCKET}/terraform.tfstate`);
+  });
+});
+
+describe('plan', () => {
+  type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+  function statements(locking: LockingMode, encryption: StateEncryption): Statement[] {
+    const policy = grantOnOwned({ locking, encryption }, BACKEND_ACCOUNT, (b, r) => b.grants.plan(r)) as { Statement: Statement[] };
+    return policy.Statement;
+  }
+  const actions = (s: Statement) => [s.Action].flat();
+
+  test('reads the state, takes and releases the lock item, reads the digest, and writes neither state nor digest', () => {
+    const st = statements(LockingMode.DYNAMODB, StateEncryption.KMS);
+    const text = (x: unknown) => JSON.stringify(x);
+    // No write of any kind on the state object.
+    const onState = st.filter((s) => text(s.Resource).includes('terraform.tfstate"') && !text(s.Resource).includes('.tflock'));
+    expect(onState.flatMap(actions)).toEqual(['s3:GetObject']);
+    // The lock item may be written; the digest item only read.
+    const items = st.filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
+    expect(items.map((s) => ({ actions: actions(s), condition: s.Condition }))).toEqual([
+      { actions: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate`] } } },
+      { actions: ['dynamodb:GetItem'], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${BUCKET}/terraform.tfstate-md5`] } } },
+    ]);
+    // Without lock files nothing is encrypted: the key only decrypts.
+    expect(st.filter((s) => actions(s).some((a) => a.startsWith('kms:'))).flatMap(actions)).toEqual(['kms:Decrypt']);
+  });
+
+  test('with lock files: the .tflock may be written and encrypted, the state still not', () => {
+    const st = statements(LockingMode.S3_LOCKFILE, StateEncryption.KMS);
+    const lockFile = st.find((s) => JSON.stringify(s.Resource).includes('terraform.tfstate.tflock'));
+    expect(actions(lockFile!)).toEqual(['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    expect(st.filter((s) => actions(s).some((a) => a.startsWith('kms:'))).flatMap(actions)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(st.filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')))).toEqual([]);
   });
 });
 

@@ -24,11 +24,25 @@ export const LOCK_TABLE_READ_WRITE_ACTIONS = ['dynamodb:DescribeTable', 'dynamod
 /** Reads the digest item that Terraform checks state against. */
 export const LOCK_TABLE_READ_ACTIONS = ['dynamodb:GetItem'];
 
+/**
+ * Takes, reads and releases a lock item, and nothing else: on the lock items only,
+ * never on the digest items (a `terraform plan` writes no digest).
+ * `dynamodb:DescribeTable` because Terraform documents it (Terraform 1.11 does not call it).
+ */
+export const LOCK_ITEM_ACTIONS = ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+
 /** Encrypts and decrypts state with a customer-managed key. */
 export const KEY_READ_WRITE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'];
 
 /** Decrypts state with a customer-managed key. */
 export const KEY_READ_ACTIONS = ['kms:Decrypt'];
+
+/**
+ * Decrypts state and lock files, and encrypts the lock files a plan writes: S3 calls
+ * `kms:GenerateDataKey` for each SSE-KMS `PutObject` and `kms:Decrypt` for each read,
+ * on the caller's behalf. What stops a plan writing state is S3's permissions, not the key's.
+ */
+export const KEY_LOCK_FILE_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
 
 /** Reads the discovery parameters. */
 export const DISCOVERY_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters'];
