@@ -148,6 +148,10 @@ export interface DataProtectionOptions {
    * the key. AWS service principals (S3 log delivery, replication through S3)
    * are not affected.
    *
+   * An unresolved value (a CloudFormation parameter, as in the published
+   * templates) that resolves to an empty string means no boundary: the deny
+   * statements are then under a CloudFormation condition.
+   *
    * @default - no organization boundary
    */
   readonly organizationId?: string;
