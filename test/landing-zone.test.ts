@@ -69,7 +69,10 @@ describe('CfCT manifests', () => {
  * `ICloudFormationStack` and `ICloudFormationStackSet`, and common `IDeploymentTargets`,
  * `ICfnParameter`, `IOperationPreferences`): `true` for required, `false` for optional.
  */
-const LZA_STACK = { deploymentTargets: true, description: false, name: true, regions: true, runOrder: true, template: true, parameters: false, terminationProtection: true };
+const LZA_STACK = {
+  deploymentTargets: true, description: false, name: true, regions: true, runOrder: true, template: true, parameters: false,
+  terminationProtection: true,
+};
 const LZA_STACK_SET = {
   capabilities: false, deploymentTargets: true, description: false, name: true, regions: true, template: true, parameters: false,
   operationPreferences: false, dependsOn: false, administrationRoleArn: false, executionRoleName: false,

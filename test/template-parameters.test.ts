@@ -15,7 +15,10 @@ import {
   stateKeyParameter, versionsToRetainParameter,
 } from '../lib/private/template-parameters';
 
-/** Whether CloudFormation accepts `value` for a parameter: AllowedPattern (a Java regex, written in the subset JavaScript reads alike), lengths, Min/MaxValue. */
+/**
+ * Whether CloudFormation accepts `value` for a parameter: AllowedPattern (a Java
+ * regex, written in the subset JavaScript reads alike), lengths, Min/MaxValue.
+ */
 function accepts(p: CfnParameterProps, value: string | number): boolean {
   if (p.type === 'Number') {
     const n = Number(value);

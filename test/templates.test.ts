@@ -71,8 +71,11 @@ function hardenedAppStacks(locking: LockingMode, context: Record<string, string>
   return [stacks.replica!, stacks.backend!].map((s) => assembly.getStackArtifact(s.artifactId).template);
 }
 
-const comparable = (resolved: { Resources: unknown; Outputs: unknown }) => ({ Resources: withoutNagMetadata(resolved.Resources), Outputs: resolved.Outputs });
-const appComparable = (template: Record<string, any>) => comparable(normalize({ Resources: template.Resources, Outputs: template.Outputs ?? {} }) as any);
+const comparable = (resolved: { Resources: unknown; Outputs: unknown }) => ({
+  Resources: withoutNagMetadata(resolved.Resources), Outputs: resolved.Outputs,
+});
+const appComparable = (template: Record<string, any>) =>
+  comparable(normalize({ Resources: template.Resources, Outputs: template.Outputs ?? {} }) as any);
 
 describe('every published template', () => {
   test('index.json lists every template of the catalogue, each file is there, and nothing else is', () => {

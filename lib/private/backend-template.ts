@@ -45,7 +45,7 @@ export interface BackendTemplateSpec {
 
 /** A synthesized template: as data, as the text that is published and inlined, and what synthesis reported. */
 export interface SynthesizedTemplate {
-  readonly template: Record<string, any>;
+  readonly template: Record<string, unknown>;
   readonly text: string;
   readonly messages: cxapi.SynthesisMessage[];
 }

@@ -1,4 +1,4 @@
-import { Aws, CfnCondition, Fn } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn, IResolvable } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**
@@ -17,7 +17,7 @@ export class ConditionalPolicyStatement extends iam.PolicyStatement {
     this.condition = condition;
   }
 
-  public toStatementJson(): any {
+  public toStatementJson(): IResolvable {
     return Fn.conditionIf(this.condition.logicalId, super.toStatementJson(), Aws.NO_VALUE);
   }
 }

@@ -29,7 +29,7 @@ export function renderTemplates(): Map<string, string> {
       if (synthesized.messages.length > 0) {
         throw new Error(`${t.id}: synthesis reported ${synthesized.messages.map((m) => `${m.level}: ${String(m.entry.data)}`).join('; ')}`);
       }
-      templates[t.id] = synthesized.template as TemplateShape;
+      templates[t.id] = synthesized.template as unknown as TemplateShape;
       texts[t.id] = synthesized.text;
       out.set(templateFile(t.id), synthesized.text);
     }

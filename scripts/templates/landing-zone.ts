@@ -231,8 +231,8 @@ export function awsCliScript(input: RolloutInput): string {
       `  ORGANIZATIONAL_UNIT_IDS="ou-ab12-cd34ef56" REGIONS="eu-west-1 us-east-1"${hardened ? ' REPLICA_REGION=eu-central-1' : ''} sh ${LANDING_ZONE_FILES.awsCli}`,
       '',
       'Every parameter is the template\'s default unless its variable is set: ' +
-        Object.keys(input.templates[input.rollout.templates[input.rollout.templates.length - 1].id].Parameters ?? {})
-          .filter((p) => p !== PARAMETER.bucketName && p !== PARAMETER.replicaRegion).map(parameterVariable).join(', ') + '.',
+      Object.keys(input.templates[input.rollout.templates[input.rollout.templates.length - 1].id].Parameters ?? {})
+        .filter((p) => p !== PARAMETER.bucketName && p !== PARAMETER.replicaRegion).map(parameterVariable).join(', ') + '.',
       'BucketName is not offered: a StackSet gives every account the same value, and bucket names are global. A comma',
       'in a value needs a backslash before it (AWS CLI shorthand).',
       ...(hardened ? [
@@ -301,7 +301,7 @@ export function awsCliScript(input: RolloutInput): string {
       '  --deployment-targets "OrganizationalUnitIds=$targets" \\',
       `  --regions ${t.kind === 'replica' ? '"$REPLICA_REGION"' : '$REGIONS'} \\`,
       `  --operation-preferences MaxConcurrentPercentage=${OPERATION_PREFERENCES.maxConcurrentPercentage},` +
-        `FailureTolerancePercentage=${OPERATION_PREFERENCES.failureTolerancePercentage},RegionConcurrencyType=${OPERATION_PREFERENCES.regionConcurrencyType} \\`,
+      `FailureTolerancePercentage=${OPERATION_PREFERENCES.failureTolerancePercentage},RegionConcurrencyType=${OPERATION_PREFERENCES.regionConcurrencyType} \\`,
       '  --call-as "$CALL_AS" --query OperationId --output text)',
       `wait_for_operation "$${variable}" "$operation"`,
       `echo "StackSet $${variable}: stack instances made (operation $operation)"`,
@@ -309,4 +309,3 @@ export function awsCliScript(input: RolloutInput): string {
   }
   return `${lines.join('\n')}\n`;
 }
-

@@ -25,7 +25,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand, StackResourceSummary,
+} from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -40,7 +42,8 @@ import { ParameterValues, resolveTemplate } from '../support/template-eval';
 import { describeRun, emulatorBackendConfig } from '../support/terraform';
 import { describeWithTools, E2E_TOOLS } from '../support/tools';
 import {
-  Backend, Contention, contention, discoveryParameters, emulatorClients, EmulatorClients, getObject, must, recordedRun, runners, ScenarioRuns, tearDown,
+  Backend, Contention, contention, discoveryParameters, emulatorClients, EmulatorClients, getObject, must, recordedRun, runners,
+  ScenarioRuns, tearDown,
 } from './scenarios';
 
 const REPLICA_REGION = 'eu-central-1';
