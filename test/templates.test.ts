@@ -13,7 +13,7 @@ import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { buildBootstrapApp, nagFindings } from '../bin/app';
 import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateBackendStackSet } from '../lib';
-import { addBackendTemplateStack, templateApp } from '../lib/private/backend-template';
+import { addBackendTemplateStack, synthesizeTemplate, templateApp } from '../lib/private/backend-template';
 import { CATALOGUE, CatalogueTemplate, NagPack, templateFile } from '../scripts/templates/catalogue';
 import { normalize, ParameterValues, resolveTemplate, withoutNagMetadata } from './support/template-eval';
 
@@ -142,6 +142,19 @@ describe('each template is the app\'s stack with parameters', () => {
       .flatMap((r) => (r.Properties.PolicyDocument ?? r.Properties.KeyPolicy).Statement.map((s: { Sid?: string }) => s.Sid));
     expect(sids(resolveTemplate(template)).filter((s: string) => s === 'DenyOutsideOrganization')).toEqual([]);
     expect(sids(resolveTemplate(template, { OrganizationId: 'o-a1b2c3d4e5' })).filter((s: string) => s === 'DenyOutsideOrganization')).toHaveLength(3);
+  });
+
+  test('the condition holds under policy minimization too (a merged statement would lose it and deny everyone)', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'templates-minimize-'));
+    try {
+      const stack = addBackendTemplateStack(templateApp(outdir, { '@aws-cdk/aws-iam:minimizePolicies': true }), { backend: { encryption: StateEncryption.KMS } });
+      const minimized = synthesizeTemplate(stack).template;
+      const denies = (resolved: any) => JSON.stringify(resolved.Resources).match(/DenyOutsideOrganization/g) ?? [];
+      expect(denies(resolveTemplate(minimized))).toEqual([]);
+      expect(denies(resolveTemplate(minimized, { OrganizationId: 'o-a1b2c3d4e5' }))).toHaveLength(3);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   test.each(hardened.map((t) => [t.id, t] as const))('%s and the replica: the app\'s hardened stacks, with the defaults and with other values', (_id, t) => {

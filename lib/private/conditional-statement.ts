@@ -8,11 +8,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
  * CloudFormation drops from the statement list when the condition is false.
  * For statements that depend on a parameter, e.g. an organization ID left
  * empty.
+ *
+ * It must have a Sid: aws-iam's policy minimization
+ * (`@aws-cdk/aws-iam:minimizePolicies`) never merges a statement that has
+ * one, and a merge would make a plain statement of it, without the condition.
  */
 export class ConditionalPolicyStatement extends iam.PolicyStatement {
   private readonly condition: CfnCondition;
 
   constructor(condition: CfnCondition, props: iam.PolicyStatementProps) {
+    if (props.sid === undefined) {
+      throw new Error('A conditional policy statement needs a Sid, so that policy minimization never merges it (and drops its condition)');
+    }
     super(props);
     this.condition = condition;
   }

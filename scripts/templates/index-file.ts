@@ -41,7 +41,7 @@ export function templatesIndex(templates: Record<string, TemplateShape>, texts: 
         ...(t.locking ? { locking: t.locking } : {}),
         encryption: t.encryption,
         replicated: t.replicated,
-        ...(t.deployFirst ? { deployFirst: { file: templateFile(t.deployFirst), region: 'the value of ReplicaRegion' } } : {}),
+        ...(t.deployFirst ? { deployFirst: { file: templateFile(t.deployFirst), regionParameter: 'ReplicaRegion' } } : {}),
         bytes: Buffer.byteLength(texts[t.id], 'utf8'),
         capabilities: capabilities(template),
         nagPacks: t.nagPacks,
