@@ -148,9 +148,9 @@ export interface DataProtectionOptions {
    * the key. AWS service principals (S3 log delivery, replication through S3)
    * are not affected.
    *
-   * An unresolved value (a CloudFormation parameter, as in the published
-   * templates) that resolves to an empty string means no boundary: the deny
-   * statements are then under a CloudFormation condition.
+   * An unresolved value must be one a CloudFormation condition can read (a
+   * parameter, as in the published templates): the deny statements are then
+   * under a condition, and an empty string means no boundary.
    *
    * @default - no organization boundary
    */

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -241,6 +241,20 @@ describe('TerraformStateBackendStackSet', () => {
 });
 
 describe('organizationId', () => {
+  test('an unresolved organizationId puts the deny statements under a condition: empty means no boundary', () => {
+    const stack = new Stack(new App(), 'Stack', { env: ENV });
+    const orgId = new CfnParameter(stack, 'OrgId', { type: 'String', default: '' });
+    new TerraformStateBackend(stack, 'Backend', { organizationId: orgId.valueAsString, encryption: StateEncryption.KMS });
+    const template = Template.fromStack(stack).toJSON();
+    const [condition] = Object.entries<any>(template.Conditions);
+    expect(condition[1]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'OrgId' }, ''] }] });
+    const conditional = JSON.stringify(template.Resources).match(new RegExp(`\\{"Fn::If":\\["${condition[0]}",\\{"Action"`, 'g'));
+    // The state bucket's, the log bucket's and the key's.
+    expect(conditional).toHaveLength(3);
+    expect(JSON.stringify(template.Resources).match(/DenyOutsideOrganization/g)).toHaveLength(3);
+    expect(JSON.stringify(template.Resources)).toContain('{"Ref":"AWS::NoValue"}');
+  });
+
   const denyOutside = (resources: unknown) => ({
     Sid: 'DenyOutsideOrganization',
     Effect: 'Deny',
