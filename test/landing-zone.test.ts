@@ -161,6 +161,7 @@ describe('AWS CLI StackSet commands', () => {
       `require('fs').appendFileSync(${JSON.stringify(log)}, JSON.stringify(args) + '\\n');`,
       "if (args[1] === 'create-stack-instances') console.log('op-' + args[args.indexOf('--stack-set-name') + 1]);",
       "if (args[1] === 'describe-stack-set-operation') console.log('SUCCEEDED');",
+      "if (args[1] === 'describe-stack-set') console.log('arn:aws:cloudformation:us-east-1:123456789012:stackset/' + args[3] + ':1');",
     ].join('\n'), { mode: 0o755 });
   });
   afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
@@ -180,16 +181,22 @@ describe('AWS CLI StackSet commands', () => {
     const r = run(rollout, env);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.calls.map((c) => c.slice(0, 2).join(' '))).toEqual(rollout.templates.flatMap(() => [
+    expect(r.calls.map((c) => c.slice(0, 2).join(' '))).toEqual(rollout.templates.flatMap((t) => [
+      ...(t.replicated ? ['cloudformation describe-stack-set'] : []),
       'cloudformation create-stack-set', 'cloudformation create-stack-instances', 'cloudformation describe-stack-set-operation',
     ]));
-    rollout.templates.forEach((t, i) => {
-      const [create, instances] = r.calls.slice(3 * i, 3 * i + 2);
+    const creates = r.calls.map((c, i) => [c, i] as const).filter(([c]) => c[1] === 'create-stack-set').map(([, i]) => i);
+    rollout.templates.forEach((t, n) => {
+      const i = creates[n];
+      const [create, instances] = r.calls.slice(i, i + 2);
       const name = t.kind === 'replica' ? 'terraform-state-replica' : 'terraform-state-backend';
       expect(option(create, '--stack-set-name')).toBe(name);
       expect(option(create, '--permission-model')).toBe('SERVICE_MANAGED');
-      // The hardened backend deploys automatically only where a replica exists (see the script).
-      expect(option(create, '--auto-deployment')).toBe(`Enabled=${!(t.replicated)},RetainStacksOnAccountRemoval=true`);
+      // The hardened backend's automatic deployments wait for the replica's StackSet (its ARN, looked up just before).
+      expect(option(create, '--auto-deployment')).toBe(t.replicated
+        ? 'Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[arn:aws:cloudformation:us-east-1:123456789012:stackset/terraform-state-replica:1]'
+        : 'Enabled=true,RetainStacksOnAccountRemoval=true');
+      if (t.replicated) expect(option(r.calls[i - 1], '--stack-set-name')).toBe('terraform-state-replica');
       expect(option(create, '--managed-execution')).toBe('Active=true');
       expect(option(create, '--call-as')).toBe('SELF');
       const body = option(create, '--template-body');
@@ -206,7 +213,7 @@ describe('AWS CLI StackSet commands', () => {
       const regions = instances.slice(instances.indexOf('--regions') + 1, instances.indexOf('--operation-preferences'));
       expect(regions).toEqual(t.kind === 'replica' ? ['eu-central-1'] : ['eu-west-1', 'us-east-1']);
       expect(option(instances, '--operation-preferences')).toBe('MaxConcurrentPercentage=25,FailureTolerancePercentage=0,RegionConcurrencyType=PARALLEL');
-      expect(option(r.calls[3 * i + 2], '--operation-id')).toBe(`op-${name}`);
+      expect(option(r.calls[i + 2], '--operation-id')).toBe(`op-${name}`);
     });
   });
 

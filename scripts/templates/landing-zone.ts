@@ -136,7 +136,9 @@ export function cfctManifest(input: RolloutInput): string {
     'as StackSets to every account of the organizational units, in the regions.',
     'Copy the template file(s) into your configuration\'s templates/ folder and the resource entries into your',
     'manifest.yaml; set region (your Control Tower home region), organizational_units and regions.',
-    ...(input.rollout.templates.length > 1 ? ['CfCT deploys the resources in the order they are listed: the replica first.'] : []),
+    ...(input.rollout.templates.length > 1 ? [
+      'In its sequential execution mode CfCT deploys the resources in the order listed, each waited for: the replica first.',
+    ] : []),
     ...parameterNotes(input),
     'No export_outputs: CfCT would store one stack instance\'s outputs (a random one) in the management account;',
     'each backend publishes its own settings in its own account, under DiscoveryPrefix.',
@@ -215,7 +217,7 @@ function shellQuote(value: string): string {
  * that join the OUs later, and its stack instances in every account of the
  * OUs. For the hardened rollout, the replica's StackSet first; the script
  * waits for its instances before the backend's are made, and the backend's
- * StackSet deploys automatically only where a replica exists (see below).
+ * automatic deployments wait for the replica's (`AutoDeployment.DependsOn`).
  */
 export function awsCliScript(input: RolloutInput): string {
   const hardened = input.rollout.templates.length > 1;
@@ -237,10 +239,9 @@ export function awsCliScript(input: RolloutInput): string {
       'in a value needs a backslash before it (AWS CLI shorthand).',
       ...(hardened ? [
         '',
-        'StackSets do not order the automatic deployments of two StackSets: in an account that joins an OU later, the',
-        'backend could be made before its replica, and S3 refuses replication to a bucket that does not exist. So the',
-        'replica\'s StackSet deploys automatically, and the backend\'s does not: for accounts that join later, run the last',
-        'command again once their replica exists (a CfCT or LZA pipeline orders the two for you).',
+        'In an account that joins an OU later, the backend must not be made before its replica (S3 refuses replication',
+        'to a bucket that does not exist): the backend\'s StackSet depends on the replica\'s for automatic deployments',
+        '(AutoDeployment DependsOn), which StackSets then run in that order.',
       ] : []),
     ]).split('\n').map((l) => `#${l}`),
     'set -eu',
@@ -268,7 +269,7 @@ export function awsCliScript(input: RolloutInput): string {
     const name = names(t).kebab;
     const template = input.templates[t.id];
     const caps = capabilities(template);
-    const auto = !(hardened && t.kind === 'backend');
+    const dependsOnReplica = hardened && t.kind === 'backend';
     const variable = `${t.kind === 'replica' ? 'REPLICA_' : ''}STACK_SET_NAME`;
     lines.push(
       '',
@@ -287,13 +288,19 @@ export function awsCliScript(input: RolloutInput): string {
     }
     lines.push(
       'if [ $# -gt 0 ]; then set -- --parameters "$@"; fi',
+      ...(dependsOnReplica ? [
+        'replica_arn=$(aws cloudformation describe-stack-set --stack-set-name "$REPLICA_STACK_SET_NAME" --call-as "$CALL_AS" \\',
+        '  --query StackSet.StackSetARN --output text)',
+      ] : []),
       'aws cloudformation create-stack-set \\',
       `  --stack-set-name "$${variable}" \\`,
       `  --description ${shellQuote(describe(t))} \\`,
       `  --template-body "file://$here/../../${templateFile(t.id)}" \\`,
       ...(caps.length > 0 ? [`  --capabilities ${caps.join(' ')} \\`] : []),
       '  --permission-model SERVICE_MANAGED \\',
-      `  --auto-deployment Enabled=${auto},RetainStacksOnAccountRemoval=true \\`,
+      dependsOnReplica
+        ? '  --auto-deployment "Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[$replica_arn]" \\'
+        : '  --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=true \\',
       '  --managed-execution Active=true \\',
       '  --call-as "$CALL_AS" "$@"',
       'operation=$(aws cloudformation create-stack-instances \\',

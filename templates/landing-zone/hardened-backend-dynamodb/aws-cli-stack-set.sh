@@ -12,10 +12,9 @@
 # BucketName is not offered: a StackSet gives every account the same value, and bucket names are global. A comma
 # in a value needs a backslash before it (AWS CLI shorthand).
 #
-# StackSets do not order the automatic deployments of two StackSets: in an account that joins an OU later, the
-# backend could be made before its replica, and S3 refuses replication to a bucket that does not exist. So the
-# replica's StackSet deploys automatically, and the backend's does not: for accounts that join later, run the last
-# command again once their replica exists (a CfCT or LZA pipeline orders the two for you).
+# In an account that joins an OU later, the backend must not be made before its replica (S3 refuses replication
+# to a bucket that does not exist): the backend's StackSet depends on the replica's for automatic deployments
+# (AutoDeployment DependsOn), which StackSets then run in that order.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${ORGANIZATIONAL_UNIT_IDS:?set ORGANIZATIONAL_UNIT_IDS to the organizational unit IDs (ou-...) or the root ID (r-...), separated by spaces}"
@@ -72,13 +71,15 @@ if [ -n "${ORGANIZATION_ID+set}" ]; then set -- "$@" "ParameterKey=OrganizationI
 if [ -n "${DISCOVERY_PREFIX+set}" ]; then set -- "$@" "ParameterKey=DiscoveryPrefix,ParameterValue=$DISCOVERY_PREFIX"; fi
 set -- "$@" "ParameterKey=ReplicaRegion,ParameterValue=$REPLICA_REGION"
 if [ $# -gt 0 ]; then set -- --parameters "$@"; fi
+replica_arn=$(aws cloudformation describe-stack-set --stack-set-name "$REPLICA_STACK_SET_NAME" --call-as "$CALL_AS" \
+  --query StackSet.StackSetARN --output text)
 aws cloudformation create-stack-set \
   --stack-set-name "$STACK_SET_NAME" \
   --description 'Terraform s3 backend (cdk-terraform-state-backend): locking DYNAMODB, encryption KMS, replicated to the replica region' \
   --template-body "file://$here/../../hardened-backend-dynamodb.template.json" \
   --capabilities CAPABILITY_IAM \
   --permission-model SERVICE_MANAGED \
-  --auto-deployment Enabled=false,RetainStacksOnAccountRemoval=true \
+  --auto-deployment "Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[$replica_arn]" \
   --managed-execution Active=true \
   --call-as "$CALL_AS" "$@"
 operation=$(aws cloudformation create-stack-instances \
