@@ -148,6 +148,10 @@ export interface DataProtectionOptions {
    * the key. AWS service principals (S3 log delivery, replication through S3)
    * are not affected.
    *
+   * An unresolved value must be one a CloudFormation condition can read (a
+   * parameter, as in the published templates): the deny statements are then
+   * under a condition, and an empty string means no boundary.
+   *
    * @default - no organization boundary
    */
   readonly organizationId?: string;

@@ -1,19 +1,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Annotations, App, Aws, CfnParameter, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
 import { assertAwsCdkLibVersion } from './private/cdk-version';
-import {
-  DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
-  DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
-  DEFAULT_STATE_KEY,
-  resolveBackendSettings,
-} from './private/defaults';
+import { addBackendTemplateStack, synthesizeTemplate, templateApp } from './private/backend-template';
+import { resolveBackendSettings } from './private/defaults';
 import { reportFaults, stackSetFaults } from './private/validate';
-import { TerraformStateBackend, TerraformStateBackendOptions } from './terraform-state-backend';
+import { TerraformStateBackendOptions } from './terraform-state-backend';
 
 /** CloudFormation's limit for a template passed inline (`TemplateBody`), in bytes of UTF-8. */
 const TEMPLATE_BODY_LIMIT = 51_200;
@@ -55,12 +51,13 @@ export interface TerraformStateBackendStackSetProps {
 
   /**
    * The backend's settings, the same in every account and region. Names
-   * always derive from the account and region, and nothing can refer to
-   * constructs of this app, so the props that would (`bucketName`,
-   * `encryptionKey`, `serverAccessLogsBucket`, `replication`) are not
-   * offered. `stateKey`, `noncurrentVersionExpiration` and
-   * `noncurrentVersionsToRetain` become the defaults of the template's
-   * parameters.
+   * derive from the account and region, and nothing can refer to constructs
+   * of this app, so the props that would (`bucketName`, `encryptionKey`,
+   * `serverAccessLogsBucket`, `replication`) are not offered. `stateKey`,
+   * `lockTableName`, `noncurrentVersionExpiration`,
+   * `noncurrentVersionsToRetain`, `organizationId` and `discoveryPrefix`
+   * become the defaults of the template's parameters (the bucket name's
+   * default is the derived name).
    *
    * @default - the construct's defaults
    */
@@ -117,10 +114,13 @@ export interface TerraformStateBackendStackSetProps {
  * permissions, automatic deployment to new accounts). Add it to a stack in the
  * organization's management account or a delegated administrator account.
  *
- * The backend stack's own template is inlined (`TemplateBody`): no assets, no
- * imports, every name derived from the account and region. Per-account choices
- * are CloudFormation parameters (`StateKey`, `NoncurrentVersionExpirationDays`,
- * `NoncurrentVersionsToRetain`), which stack-instance parameter overrides can set.
+ * The backend's template is inlined (`TemplateBody`): no assets, no imports,
+ * every default name derived from the account and region. It is the published
+ * template of templates/ for the same settings, byte for byte. Per-account
+ * choices are CloudFormation parameters (`BucketName`, `LockTableName`,
+ * `StateKey`, `NoncurrentVersionExpirationDays`, `NoncurrentVersionsToRetain`,
+ * `OrganizationId`, `DiscoveryPrefix`), which stack-instance parameter
+ * overrides can set.
  */
 export class TerraformStateBackendStackSet extends Construct {
   /**
@@ -146,7 +146,7 @@ export class TerraformStateBackendStackSet extends Construct {
       return;
     }
 
-    this.templateBody = JSON.stringify(this.backendTemplate(backend));
+    this.templateBody = this.backendTemplate(backend);
     const bytes = Buffer.byteLength(this.templateBody, 'utf8');
     if (bytes > TEMPLATE_BODY_LIMIT) {
       throw new Error(`${this.node.path}: the backend template is ${bytes} bytes (UTF-8), over CloudFormation's ` +
@@ -179,54 +179,21 @@ export class TerraformStateBackendStackSet extends Construct {
   /**
    * Synthesizes the backend stack in an app of its own (in a temporary folder,
    * so that nothing of it reaches this app's cloud assembly) and returns its
-   * template. The inner app gets this app's context, feature flags included,
-   * so the same props give the same template as a `TerraformStateBackendStack`;
-   * its warnings (and any info or error) are added to this construct.
+   * template's text. The inner app gets this app's context, feature flags
+   * included, so the same props give the same resources as a
+   * `TerraformStateBackendStack`; not the CDK CLI's `aws:cdk:*` switches, so
+   * that it is the published template's text for the same settings. Its
+   * warnings (and any info or error) are added to this construct.
    */
-  private backendTemplate(backend: TerraformStateBackendOptions): Record<string, unknown> {
+  private backendTemplate(backend: TerraformStateBackendOptions): string {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-state-backend-stack-set-'));
     try {
-      // postCliContext: applied after the environment's context, as this app has it.
-      const app = new App({ outdir, postCliContext: this.node.getAllContext(), analyticsReporting: false, stackTraces: false });
-      const stack = new Stack(app, 'TerraformStateBackend', {
-        synthesizer: new LegacyStackSynthesizer(),
-        description: 'Terraform s3 backend: state bucket and lock table (cdk-terraform-state-backend StackSet)',
-      });
-      const stateKey = new CfnParameter(stack, 'StateKey', {
-        type: 'String',
-        default: backend.stateKey ?? DEFAULT_STATE_KEY,
-        minLength: 1,
-        maxLength: 1024,
-        description: 'The state key written into the emitted backend block',
-        // Terraform's rules for `key` (no leading or trailing "/", no "//"), and
-        // nothing that would need escaping in the emitted HCL string.
-        allowedPattern: '^(?!/)(?!.*//)(?!.*/$)(?!.*[$%]\\{)[^"\\\\\\p{Cntrl}]+$',
-        constraintDescription: 'a Terraform state key: no leading or trailing "/", no "//", no quotes, backslashes, control characters, "${" or "%{"',
-      });
-      const expirationDays = new CfnParameter(stack, 'NoncurrentVersionExpirationDays', {
-        type: 'Number',
-        default: backend.noncurrentVersionExpiration?.toDays() ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
-        minValue: 1,
-        description: 'Days after which an old version of state expires (the newest NoncurrentVersionsToRetain never do)',
-      });
-      const versionsToRetain = new CfnParameter(stack, 'NoncurrentVersionsToRetain', {
-        type: 'Number',
-        default: backend.noncurrentVersionsToRetain ?? DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
-        minValue: 1,
-        maxValue: 100,
-        description: 'Old versions of each state object that never expire',
-      });
-      new TerraformStateBackend(stack, 'Backend', {
-        ...backend,
-        stateKey: stateKey.valueAsString,
-        noncurrentVersionExpiration: Duration.days(expirationDays.valueAsNumber),
-        noncurrentVersionsToRetain: versionsToRetain.valueAsNumber,
-      });
-      const artifact = app.synth().getStackByName(stack.stackName);
-      for (const message of artifact.messages) {
+      const app = templateApp(outdir, this.node.getAllContext());
+      const synthesized = synthesizeTemplate(addBackendTemplateStack(app, { backend }));
+      for (const message of synthesized.messages) {
         this.surface(message.level, String(message.entry.data));
       }
-      return artifact.template;
+      return synthesized.text;
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }

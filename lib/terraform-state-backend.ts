@@ -503,7 +503,7 @@ export class TerraformStateBackend extends TerraformStateBackendBase {
       retained.push(...replicateState(this, bucket, this.bucketName, this.encryptionKey, props.replication));
     }
     if (props.organizationId) {
-      applyOrganizationBoundary(props.organizationId, ownLogBucket ? [bucket, ownLogBucket] : [bucket],
+      applyOrganizationBoundary(this, props.organizationId, ownLogBucket ? [bucket, ownLogBucket] : [bucket],
         props.encryptionKey ? undefined : this.encryptionKey);
     }
 

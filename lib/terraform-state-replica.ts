@@ -132,7 +132,7 @@ export class TerraformStateReplica extends Construct {
       protectHistory(bucket, props.stateHistoryAdmins ?? []);
     }
     if (props.organizationId) {
-      applyOrganizationBoundary(props.organizationId, [bucket, this.logBucket as s3.Bucket], this.encryptionKey);
+      applyOrganizationBoundary(this, props.organizationId, [bucket, this.logBucket as s3.Bucket], this.encryptionKey);
     }
     // The bucket policies (TLS only, history deny, organization boundary) stay
     // with the buckets they protect.

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Fails when the generated, committed files (.jsii, API.md) differ from what
-// `npm run build` just produced: regenerate them and commit them with the
-// change to the public API or its docs.
+// Fails when the generated, committed files (.jsii, API.md, and templates/, the
+// published CloudFormation templates and their landing-zone entries) differ from
+// what `npm run build` just produced: regenerate them and commit them with the
+// change to the public API, its docs or the constructs. A file in templates/
+// that git does not track, or that the build no longer writes, counts as stale.
 //
 // It compares with git's committed copies. Outside a git checkout (a source
 // archive, or the files not tracked by the enclosing repository) there are none:
@@ -11,7 +13,7 @@ const { execFileSync } = require('child_process');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const files = ['.jsii', 'API.md'];
+const files = ['.jsii', 'API.md', 'templates'];
 
 function git(...args) {
   return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -19,7 +21,9 @@ function git(...args) {
 
 let tracked;
 try {
-  tracked = git('ls-files', '--', ...files).split('\n').filter((f) => f !== '');
+  const listed = git('ls-files', '--', ...files).split('\n').filter((f) => f !== '');
+  // A folder counts as tracked when git tracks a file in it.
+  tracked = files.filter((f) => listed.some((l) => l === f || l.startsWith(`${f}/`)));
 } catch (e) {
   tracked = [];
   const why = e.code === 'ENOENT' ? 'git is not installed' : 'this is not a git checkout';
@@ -41,13 +45,13 @@ function notChecked(why) {
 
 let stale;
 try {
-  stale = git('status', '--porcelain', '--', ...files).trim();
+  stale = git('status', '--porcelain', '--untracked-files=all', '--', ...files).trim();
 } catch (e) {
   console.error(`check-generated: cannot ask git about ${files.join(', ')}: ${e.message}`);
   process.exit(1);
 }
 if (stale) {
-  console.error(`check-generated: ${files.join(' and ')} are not what the build generates; commit the regenerated files:\n${stale}`);
+  console.error(`check-generated: ${files.join(', ')} are not what the build generates; commit the regenerated files:\n${stale}`);
   process.exit(1);
 }
-console.log(`check-generated: ${files.join(' and ')} are up to date`);
+console.log(`check-generated: ${files.join(', ')} are up to date`);

@@ -2,7 +2,8 @@
  * cfn-lint (CloudFormation's own template linter, from the machine image) over every
  * template the app synthesizes: each locking mode with each encryption, the hardened
  * profile's two stacks, and mode=org's outer template and its StackSet's inner
- * TemplateBody. One cfn-lint process for all of them (it takes seconds to start).
+ * TemplateBody; and every published template in templates/, as it is committed.
+ * One cfn-lint process for all of them (it takes seconds to start).
  * Zero errors, zero warnings and zero informational findings; no rule is ignored.
  */
 import { spawnSync } from 'child_process';
@@ -12,6 +13,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { buildBootstrapApp } from '../bin/app';
 import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../lib';
+import { CATALOGUE, templateFile } from '../scripts/templates/catalogue';
 import { describeWithTools } from './support/tools';
 
 interface Finding {
@@ -78,6 +80,8 @@ describeWithTools(['cfn-lint'], 'cfn-lint', () => {
     for (const [name, context] of APP_CONTEXTS) {
       for (const [stack, template] of Object.entries(appTemplates(context))) write(`${name}.${stack}`, template);
     }
+    // The published files themselves, from templates/ (the bytes a landing zone deploys).
+    for (const t of CATALOGUE) files.push(path.join(__dirname, '..', 'templates', templateFile(t.id)));
     fs.writeFileSync(path.join(dir, 'broken.json'), JSON.stringify(BROKEN));
 
     const r = spawnSync('cfn-lint', ['--format', 'json', '--', ...files, path.join(dir, 'broken.json')], { encoding: 'utf8' });
@@ -91,13 +95,14 @@ describeWithTools(['cfn-lint'], 'cfn-lint', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('lints every template: 9 locking x encryption, hardened (2 stacks), org (outer and the StackSet\'s TemplateBody)', () => {
+  test('lints every template: 9 locking x encryption, hardened (2 stacks), org (outer and the StackSet\'s TemplateBody), the published ones', () => {
     expect(files.map((f) => path.basename(f).replace(/\.json$/, ''))).toEqual([
       ...Object.values(LockingMode).flatMap((l) => Object.values(StateEncryption).map((e) => `${l}-${e}`.replace(/_/g, '') + '.TerraformStateBackend')),
       'hardened.TerraformStateBackendReplica',
       'hardened.TerraformStateBackend',
       'org.TerraformStateBackendStackSet',
       expect.stringMatching(/^org\.TerraformStateBackendStackSet\.StackSet[0-9A-F]{8}\.TemplateBody$/),
+      ...CATALOGUE.map((t) => templateFile(t.id).replace(/\.json$/, '')),
     ]);
     // The control template is faulted: cfn-lint really read the files.
     expect(findings.filter((f) => f.Filename.endsWith('broken.json')).map((f) => f.Rule.Id)).toContain('E3002');

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -18,6 +18,7 @@ import {
   TerraformStateBackendStackSetProps,
 } from '../lib';
 import { synthErrors } from './support/synth-errors';
+import { normalize, resolveTemplate, withoutNagMetadata } from './support/template-eval';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const BUCKET = 'terraform-state-111111111111-eu-west-1';
@@ -105,10 +106,11 @@ describe('TerraformStateBackendStackSet', () => {
     expect(base + name.length - 1).toBeLessThan(51_200);
   });
 
-  test('derives every name from the account and region', () => {
+  test('derives every default name from the account and region', () => {
     const { body } = stackSet({ backend: { encryption: StateEncryption.KMS } });
+    // As deployed with the parameters' defaults (BucketName empty):
+    const resources = Object.values<any>((resolveTemplate(body) as any).Resources);
     const joinAccountRegion = { 'Fn::Join': ['', ['terraform-state-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] };
-    const resources = Object.values<any>(body.Resources);
     expect(resources.filter((r) => r.Type === 'AWS::S3::Bucket').map((r) => r.Properties.BucketName)).toEqual(
       expect.arrayContaining([joinAccountRegion]));
     expect(resources.find((r) => r.Type === 'AWS::KMS::Alias').Properties.AliasName).toEqual(
@@ -119,22 +121,27 @@ describe('TerraformStateBackendStackSet', () => {
     expect(JSON.stringify(body)).not.toMatch(/\d{12}/);
   });
 
-  test('makes the per-account choices CloudFormation parameters', () => {
-    const { body } = stackSet({ backend: { stateKey: 'core.tfstate', noncurrentVersionExpiration: Duration.days(30), noncurrentVersionsToRetain: 5 } });
-    expect(body.Parameters).toEqual({
-      StateKey: {
-        Type: 'String', Default: 'core.tfstate', MinLength: 1, MaxLength: 1024, Description: expect.any(String),
-        AllowedPattern: '^(?!/)(?!.*//)(?!.*/$)(?!.*[$%]\\{)[^"\\\\\\p{Cntrl}]+$', ConstraintDescription: expect.any(String),
+  test('makes the per-account choices CloudFormation parameters, the options their defaults', () => {
+    const { body } = stackSet({
+      backend: {
+        stateKey: 'core.tfstate', noncurrentVersionExpiration: Duration.days(30), noncurrentVersionsToRetain: 5,
+        lockTableName: 'org-lock', organizationId: ORG, discoveryPrefix: '/org/tf/',
       },
-      NoncurrentVersionExpirationDays: { Type: 'Number', Default: 30, MinValue: 1, Description: expect.any(String) },
-      NoncurrentVersionsToRetain: { Type: 'Number', Default: 5, MinValue: 1, MaxValue: 100, Description: expect.any(String) },
     });
+    expect(Object.keys(body.Parameters)).toEqual([
+      'BucketName', 'LockTableName', 'StateKey', 'NoncurrentVersionExpirationDays', 'NoncurrentVersionsToRetain', 'OrganizationId', 'DiscoveryPrefix',
+    ]);
+    expect(Object.values<any>(body.Parameters).map((p) => p.Default)).toEqual(['', 'org-lock', 'core.tfstate', 30, 5, ORG, '/org/tf/']);
     const bucket = Object.values<any>(body.Resources).find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.BucketName);
     expect(bucket.Properties.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration).toEqual({
       NoncurrentDays: { Ref: 'NoncurrentVersionExpirationDays' },
       NewerNoncurrentVersions: { Ref: 'NoncurrentVersionsToRetain' },
     });
     expect(JSON.stringify(Object.values<any>(body.Outputs).map((o) => o.Value))).toContain('{"Ref":"StateKey"}');
+    // Without a table or discovery, their parameters are not offered.
+    expect(Object.keys(stackSet({ backend: { locking: LockingMode.S3_LOCKFILE, discovery: false } }).body.Parameters)).toEqual([
+      'BucketName', 'StateKey', 'NoncurrentVersionExpirationDays', 'NoncurrentVersionsToRetain', 'OrganizationId',
+    ]);
   });
 
   test.each<[string, Partial<TerraformStateBackendStackSetProps>, string]>([
@@ -207,34 +214,47 @@ describe('TerraformStateBackendStackSet', () => {
     Annotations.fromStack(stackSet().stack).hasNoWarning('*', Match.anyValue());
   });
 
-  test('carries the app\'s context into the backend template', () => {
-    const withPaths = new Stack(new App({ context: { 'aws:cdk:enable-path-metadata': true } }), 'Org');
+  test('carries the app\'s feature flags into the backend template, not the CDK CLI\'s aws:cdk:* switches', () => {
+    const withPaths = new Stack(new App({ context: { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:version-reporting': true } }), 'Org');
     const set = new TerraformStateBackendStackSet(withPaths, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] });
-    const bucket = Object.values<any>(JSON.parse(set.templateBody).Resources).find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.BucketName);
-    expect(bucket.Metadata['aws:cdk:path']).toBe('TerraformStateBackend/Backend/StateBucket/Resource');
-    // and the app's feature flags: with this one, a resource count over the limit fails the synth
+    // Path metadata and version reporting would make the body differ from the published template.
+    expect(set.templateBody).not.toContain('aws:cdk:path');
+    expect(set.templateBody).not.toContain('AWS::CDK::Metadata');
+    // The feature flags apply: with this one, a resource count over the limit fails the synth.
     const limited = new Stack(new App({ context: { '@aws-cdk/core:stackResourceLimit': 5 } }), 'Org');
     expect(() => new TerraformStateBackendStackSet(limited, 'StackSet', { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'] }))
       .toThrow(/greater than allowed maximum of 5/);
   });
 
-  test('the backend template is the same as TerraformStateBackendStack\'s for the same props, under the app\'s context', () => {
-    const context = { 'aws:cdk:enable-path-metadata': true };
+  test('the backend template, its parameters resolved, is TerraformStateBackendStack\'s for the same props, under the app\'s context', () => {
+    const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')).context;
+    const backend = { encryption: StateEncryption.KMS, organizationId: ORG };
     const set = new TerraformStateBackendStackSet(new Stack(new App({ context }), 'Org'), 'StackSet', {
-      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend: { encryption: StateEncryption.KMS },
+      organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1'], backend,
     });
-    const body = JSON.parse(set.templateBody);
-    const plain = new TerraformStateBackendStack(new App({ context }), 'TerraformStateBackend', { backend: { encryption: StateEncryption.KMS } });
-    const plainResources = Template.fromStack(plain).toJSON().Resources;
-    expect(Object.keys(body.Resources).sort()).toEqual(Object.keys(plainResources).sort());
-    // Resources that no CloudFormation parameter touches are identical, metadata included.
-    for (const id of ['BackendStateKey59881BAE', 'BackendLockTableDB7E9D14']) {
-      expect(body.Resources[id]).toEqual(plainResources[id]);
-    }
+    const plain = new TerraformStateBackendStack(new App({ context }), 'TerraformStateBackend', { backend });
+    const plainTemplate = Template.fromStack(plain).toJSON();
+    const resolved = resolveTemplate(JSON.parse(set.templateBody)) as any;
+    expect(Object.keys(resolved.Resources)).toEqual(Object.keys(plainTemplate.Resources));
+    expect(withoutNagMetadata(resolved.Resources)).toEqual(withoutNagMetadata(normalize(plainTemplate.Resources)));
   });
 });
 
 describe('organizationId', () => {
+  test('an unresolved organizationId puts the deny statements under a condition: empty means no boundary', () => {
+    const stack = new Stack(new App(), 'Stack', { env: ENV });
+    const orgId = new CfnParameter(stack, 'OrgId', { type: 'String', default: '' });
+    new TerraformStateBackend(stack, 'Backend', { organizationId: orgId.valueAsString, encryption: StateEncryption.KMS });
+    const template = Template.fromStack(stack).toJSON();
+    const [condition] = Object.entries<any>(template.Conditions);
+    expect(condition[1]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'OrgId' }, ''] }] });
+    const conditional = JSON.stringify(template.Resources).match(new RegExp(`\\{"Fn::If":\\["${condition[0]}",\\{"Action"`, 'g'));
+    // The state bucket's, the log bucket's and the key's.
+    expect(conditional).toHaveLength(3);
+    expect(JSON.stringify(template.Resources).match(/DenyOutsideOrganization/g)).toHaveLength(3);
+    expect(JSON.stringify(template.Resources)).toContain('{"Ref":"AWS::NoValue"}');
+  });
+
   const denyOutside = (resources: unknown) => ({
     Sid: 'DenyOutsideOrganization',
     Effect: 'Deny',

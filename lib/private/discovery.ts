@@ -59,6 +59,9 @@ export function publishDiscovery(scope: Construct, prefix: string, values: Disco
     const name = DISCOVERY_NAMES[k];
     parameters.push(new ssm.StringParameter(scope, `Discovery${name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`, {
       parameterName: `${prefix}${name}`,
+      // A prefix starts with "/" (validated), so the name is never a simple
+      // one; said here because a prefix that is a token cannot show it.
+      simpleName: false,
       stringValue: value,
       description: DESCRIPTIONS[k],
       tier: ssm.ParameterTier.STANDARD,

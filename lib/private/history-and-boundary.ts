@@ -1,6 +1,9 @@
+import { CfnCondition, Fn, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { ConditionalPolicyStatement } from './conditional-statement';
 import { KEY_USE_ACTIONS } from './perms';
 
 /**
@@ -28,14 +31,27 @@ export function protectHistory(bucket: s3.Bucket, admins: string[]): void {
 /**
  * Puts the organization boundary on the buckets and the key this construct
  * made (never on given ones, whose policies are not this construct's).
+ *
+ * An unresolved `organizationId` (a CloudFormation parameter) may resolve to
+ * an empty string, which means no boundary: the statements are then under the
+ * condition `OrganizationBoundary` (made in `scope`), so that one template
+ * serves organizations and accounts without one.
  */
-export function applyOrganizationBoundary(organizationId: string, buckets: s3.Bucket[], key?: kms.IKey): void {
+export function applyOrganizationBoundary(scope: Construct, organizationId: string, buckets: s3.Bucket[], key?: kms.IKey): void {
+  const when = Token.isUnresolved(organizationId)
+    ? new CfnCondition(scope, 'OrganizationBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(organizationId, '')) })
+    : undefined;
   for (const bucket of buckets) {
-    denyOutsideOrganization(bucket, organizationId);
+    denyOutsideOrganization(bucket, organizationId, when);
   }
   if (key) {
-    denyOutsideOrganizationOnKey(key, organizationId);
+    denyOutsideOrganizationOnKey(key, organizationId, when);
   }
+}
+
+/** A statement, under `when` if given. */
+function statement(when: CfnCondition | undefined, props: iam.PolicyStatementProps): iam.PolicyStatement {
+  return when ? new ConditionalPolicyStatement(when, props) : new iam.PolicyStatement(props);
 }
 
 /** AWS service principals (S3 log delivery, replication through S3) are exempt. */
@@ -51,8 +67,8 @@ function outsideOrganization(organizationId: string): Record<string, Record<stri
  * AWS service principals (S3 log delivery) are exempt; replication runs under a
  * role of the account, which is inside.
  */
-function denyOutsideOrganization(bucket: s3.Bucket, organizationId: string): void {
-  bucket.addToResourcePolicy(new iam.PolicyStatement({
+function denyOutsideOrganization(bucket: s3.Bucket, organizationId: string, when?: CfnCondition): void {
+  bucket.addToResourcePolicy(statement(when, {
     sid: 'DenyOutsideOrganization',
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
@@ -66,8 +82,8 @@ function denyOutsideOrganization(bucket: s3.Bucket, organizationId: string): voi
  * Denies the use of `key` (`KEY_USE_ACTIONS`) to principals outside the
  * organization; AWS service principals are exempt.
  */
-function denyOutsideOrganizationOnKey(key: kms.IKey, organizationId: string): void {
-  key.addToResourcePolicy(new iam.PolicyStatement({
+function denyOutsideOrganizationOnKey(key: kms.IKey, organizationId: string, when?: CfnCondition): void {
+  key.addToResourcePolicy(statement(when, {
     sid: 'DenyOutsideOrganization',
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],

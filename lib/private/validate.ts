@@ -9,6 +9,7 @@ import type {
 import type { TerraformStateBackendStackSetProps } from '../terraform-state-backend-stack-set';
 import type { TerraformStateReplicaProps } from '../terraform-state-replica';
 import type { BackendSettings } from './defaults';
+import { ORGANIZATION_ID_REGEX, REGION_REGEX } from './template-parameters';
 
 /**
  * Internal: all validation, in one place. First the rules (pure, token-aware
@@ -186,7 +187,7 @@ export function regionFaults(prop: string, region: string): string[] {
   if (Token.isUnresolved(region)) {
     return [];
   }
-  if (!/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/.test(region)) {
+  if (!REGION_REGEX.test(region)) {
     return [`\`${prop}\` must be an AWS region name such as "eu-central-1", got ${show(region)}`];
   }
   return [];
@@ -200,7 +201,7 @@ export function organizationIdFaults(prop: string, id: string): string[] {
   if (Token.isUnresolved(id)) {
     return [];
   }
-  return /^o-[a-z0-9]{10,32}$/.test(id) ? [] : [`\`${prop}\` must be "o-" and 10 to 32 lowercase letters or digits, got ${show(id)}`];
+  return ORGANIZATION_ID_REGEX.test(id) ? [] : [`\`${prop}\` must be "o-" and 10 to 32 lowercase letters or digits, got ${show(id)}`];
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The external tools some test files need, which come from the machine image and
- * not from a registry: Terraform, moto_server, cfn-lint and Java. They are detected,
+ * not from a registry: Terraform, moto_server, cfn-lint, Java and the AWS CLI. They are detected,
  * never installed.
  *
  * jest's globalSetup checks the tools of the selected test files once. A missing
@@ -10,7 +10,7 @@
  */
 import { spawn } from 'child_process';
 
-export type Tool = 'terraform' | 'moto_server' | 'cfn-lint' | 'java';
+export type Tool = 'terraform' | 'moto_server' | 'cfn-lint' | 'java' | 'aws';
 
 /** Oldest Terraform the end-to-end tests accept: `use_lockfile` arrived in 1.10. */
 export const MIN_TERRAFORM = [1, 10] as const;
@@ -23,6 +23,8 @@ export const TOOLS_BY_FILE: ReadonlyArray<{ readonly name: string; readonly test
   { name: 'test/e2e', test: /[\\/]test[\\/]e2e[\\/].*\.test\.ts$/, tools: E2E_TOOLS },
   { name: 'test/cfn-lint.test.ts', test: /[\\/]test[\\/]cfn-lint\.test\.ts$/, tools: ['cfn-lint'] },
   { name: 'test/terraform-fmt.test.ts', test: /[\\/]test[\\/]terraform-fmt\.test\.ts$/, tools: ['terraform'] },
+  // Runs the published AWS CLI StackSet commands with the real CLI (v1 or v2), against moto_server.
+  { name: 'test/e2e/templates.e2e.test.ts', test: /[\\/]test[\\/]e2e[\\/]templates\.e2e\.test\.ts$/, tools: ['aws'] },
 ];
 
 const ENV_VAR = 'TEST_TOOLS_MISSING';
@@ -62,6 +64,10 @@ export async function checkTool(tool: Tool): Promise<string | undefined> {
     case 'cfn-lint': {
       const r = await probe('cfn-lint', ['--version']);
       return r.code === 0 ? undefined : `cfn-lint not found on PATH (${r.error ?? r.output.trim().split('\n').pop()})`;
+    }
+    case 'aws': {
+      const r = await probe('aws', ['--version']);
+      return r.code === 0 && /aws-cli\/\d/.test(r.output) ? undefined : `the AWS CLI (aws) not found on PATH (${r.error ?? r.output.trim().split('\n').pop()})`;
     }
     case 'java': {
       const r = await probe('java', ['-version']);
