@@ -452,8 +452,10 @@ export function stackSetFaults(props: TerraformStateBackendStackSetProps, backen
  *
  * @param locking the locking mode they resolve to
  * @param encryption the encryption they resolve to
+ * @param hasKey whether the import knows its key (given, or read from discovery)
  */
-export function importFaults(attrs: TerraformStateBackendAttributes, locking: LockingMode, encryption: StateEncryption): string[] {
+export function importFaults(attrs: TerraformStateBackendAttributes, locking: LockingMode, encryption: StateEncryption,
+  hasKey = attrs.encryptionKey !== undefined): string[] {
   const faults = [
     ...enumFaults('locking', attrs.locking, LockingMode),
     ...enumFaults('encryption', attrs.encryption, StateEncryption),
@@ -471,10 +473,10 @@ export function importFaults(attrs: TerraformStateBackendAttributes, locking: Lo
       faults.push(`\`lockTableName\` is set to ${show(attrs.lockTableName)}, but \`locking\` is S3_LOCKFILE, which uses no table`);
     }
   }
-  if (attrs.encryptionKey && encryption !== StateEncryption.KMS) {
+  if (hasKey && encryption !== StateEncryption.KMS) {
     faults.push(`\`encryptionKey\` is set, but \`encryption\` is ${encryption}; a customer-managed key needs StateEncryption.KMS`);
   }
-  if (!attrs.encryptionKey && encryption === StateEncryption.KMS) {
+  if (!hasKey && encryption === StateEncryption.KMS) {
     faults.push('`encryption` is KMS, but `encryptionKey` is not set; Terraform must name the key in `kms_key_id`, and grants need it');
   }
   return faults;
