@@ -140,13 +140,28 @@ export interface DataProtectionOptions {
   /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * state: the policies of the buckets and of a key the construct makes (not
-   * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
-   * principal outside it (`aws:PrincipalOrgID`): every S3 request, and the
-   * key's use (`kms:Encrypt`, `kms:Decrypt`, `kms:ReEncrypt*`,
-   * `kms:GenerateDataKey*`, `kms:CreateGrant`), never the key's administration,
-   * so that after a move to another organization the account can still manage
-   * the key. AWS service principals (S3 log delivery, replication through S3)
-   * are not affected.
+   * of a given `encryptionKey` or `serverAccessLogsBucket`) deny principals
+   * outside it (`aws:PrincipalOrgID`).
+   *
+   * On the buckets, every request on objects and their versions (read, write,
+   * tag, restore, delete, replicate) and every listing of the bucket
+   * (`s3:ListBucket`, `s3:ListBucketVersions`, ...) is denied outside the
+   * organization, and so is any S3 action not named below. The administration
+   * of the bucket's own configuration (`s3:GetBucket*`, `s3:PutBucket*`,
+   * `s3:DeleteBucketPolicy`, `s3:DeleteBucketOwnershipControls`,
+   * `s3:DeleteBucketWebsite`, `s3:Get*Configuration`, `s3:Put*Configuration`,
+   * `s3:Delete*Configuration`: its policy, versioning, encryption, lifecycle,
+   * logging, replication, tags, ...) is denied only to principals outside both
+   * the organization and the bucket's account, so that with a wrong ID, or
+   * after the account moves to another organization, the account's own
+   * principals (CloudFormation's role among them) can still update and roll
+   * back the stack and lift the boundary.
+   *
+   * On the key, its use is denied (`kms:Encrypt`, `kms:Decrypt`,
+   * `kms:ReEncrypt*`, `kms:GenerateDataKey*`, `kms:CreateGrant`), never its
+   * administration, so that after a move to another organization the account
+   * can still manage the key. AWS service principals (S3 log delivery,
+   * replication through S3) are not affected.
    *
    * @default - no organization boundary
    */

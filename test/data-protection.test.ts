@@ -497,7 +497,11 @@ test('TerraformStateReplica with organizationId denies principals outside it on 
   expect(policies).toHaveLength(2);
   for (const policy of policies) {
     expect(policy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
-      expect.objectContaining({ Sid: 'DenyOutsideOrganization', Effect: 'Deny', Action: 's3:*', Condition: condition }),
+      expect.objectContaining({ Sid: 'DenyOutsideOrganization', Effect: 'Deny', NotAction: expect.arrayContaining(['s3:PutBucket*']), Condition: condition }),
+      expect.objectContaining({
+        Sid: 'DenyBucketAdministrationOutsideOrganizationAndAccount', Effect: 'Deny', Action: expect.arrayContaining(['s3:PutBucket*']),
+        Condition: { ...condition, StringNotEquals: { 'aws:PrincipalAccount': '123456789012' } },
+      }),
     ]));
   }
   template.hasResourceProperties('AWS::KMS::Key', {

@@ -44,6 +44,22 @@ export const DISCOVERY_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters'];
  */
 export const KEY_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'];
 
+/**
+ * The administration of a bucket's own configuration, which the organization
+ * boundary leaves to the bucket's account: its policy, and every setting
+ * CloudFormation reads and writes when it creates, updates or rolls back a
+ * bucket (versioning, encryption, lifecycle, logging, replication, public
+ * access block, ownership controls, tags, ...). IAM names these
+ * `s3:GetBucket*`, `s3:PutBucket*`, `s3:DeleteBucketPolicy`, ...OwnershipControls
+ * and ...Website, and `s3:Get`/`Put`/`Delete<Something>Configuration`
+ * (`PutEncryptionConfiguration`, `PutLifecycleConfiguration`,
+ * `PutReplicationConfiguration`, ...). Not `s3:DeleteBucket` itself, nor any
+ * action on objects, their versions or their listing (none of whose names
+ * these patterns match).
+ */
+export const BUCKET_ADMINISTRATION_ACTIONS = ['s3:GetBucket*', 's3:PutBucket*', 's3:DeleteBucketPolicy', 's3:DeleteBucketOwnershipControls', 's3:DeleteBucketWebsite',
+  's3:Get*Configuration', 's3:Put*Configuration', 's3:Delete*Configuration'];
+
 /** What the replication role reads on the source bucket. */
 export const REPLICATION_SOURCE_BUCKET_ACTIONS = ['s3:GetReplicationConfiguration', 's3:ListBucket'];
 
