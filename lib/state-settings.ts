@@ -148,9 +148,9 @@ export interface DataProtectionOptions {
    * (`s3:ListBucket`, `s3:ListBucketVersions`, ...) is denied outside the
    * organization, and so is any S3 action not named below. The administration
    * of the bucket's own configuration (`s3:GetBucket*`, `s3:PutBucket*`,
-   * `s3:DeleteBucketPolicy`, `s3:DeleteBucketOwnershipControls`,
-   * `s3:DeleteBucketWebsite`, `s3:Get*Configuration`, `s3:Put*Configuration`,
-   * `s3:Delete*Configuration`: its policy, versioning, encryption, lifecycle,
+   * `s3:DeleteBucketPolicy`, `s3:DeleteBucketWebsite`, `s3:Get*Configuration`,
+   * `s3:Put*Configuration`, `s3:Delete*Configuration`: its policy, versioning,
+   * encryption, lifecycle,
    * logging, replication, tags, ...) is denied only to principals outside both
    * the organization and the bucket's account, so that with a wrong ID, or
    * after the account moves to another organization, the account's own

@@ -291,7 +291,7 @@ describe('organizationId', () => {
     Condition: outside,
   });
   /** What the bucket boundary leaves to the bucket's account: the administration of the bucket's configuration. */
-  const ADMINISTRATION = ['s3:GetBucket*', 's3:PutBucket*', 's3:DeleteBucketPolicy', 's3:DeleteBucketOwnershipControls', 's3:DeleteBucketWebsite',
+  const ADMINISTRATION = ['s3:GetBucket*', 's3:PutBucket*', 's3:DeleteBucketPolicy', 's3:DeleteBucketWebsite',
     's3:Get*Configuration', 's3:Put*Configuration', 's3:Delete*Configuration'];
 
   test('the state and log bucket policies deny principals outside the organization, but not AWS services', () => {

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from '../state-settings';
 import type {
@@ -9,6 +9,7 @@ import type {
 import type { TerraformStateBackendStackSetProps } from '../terraform-state-backend-stack-set';
 import type { TerraformStateReplicaProps } from '../terraform-state-replica';
 import type { BackendSettings } from './defaults';
+import { replicaBucketName } from './replica-names';
 
 /**
  * Internal: all validation, in one place. First the rules (pure, token-aware
@@ -359,6 +360,9 @@ export function backendFaults(props: TerraformStateBackendProps, settings: Backe
     }
     if (props.replication.bucketName !== undefined) {
       faults.push(...bucketNameFaults(`${at}replication.bucketName`, props.replication.bucketName));
+    } else {
+      faults.push(...derivedReplicaNameFaults(`${at}replication.bucketName`, `${at}bucketName`, settings.bucketName,
+        'and the same name as the replica\'s `bucketName`'));
     }
     if (encryption === StateEncryption.KMS_MANAGED) {
       faults.push(`${p('replication')} is set, but ${p('encryption')} is KMS_MANAGED, whose aws/s3 key cannot be opened to the replication role; use KMS or S3_MANAGED`);
@@ -383,16 +387,51 @@ export function backendFaults(props: TerraformStateBackendProps, settings: Backe
 }
 
 /**
+ * Faults of the replica bucket name derived from a source bucket's,
+ * `<source>-replica`: only its length can break S3's rules, when the source's
+ * name has more than 55 characters.
+ *
+ * @param prop the prop that sets the replica's name instead
+ * @param sourceProp the prop the name derives from
+ * @param also what else to set, for the message
+ */
+function derivedReplicaNameFaults(prop: string, sourceProp: string, sourceBucketName: string, also: string): string[] {
+  const derived = replicaBucketName(sourceBucketName);
+  return bucketNameFaults(prop, derived).map((fault) =>
+    `${fault} (the default, \`${sourceProp}\` and "-replica"): give \`${prop}\` a name of at most 63 characters, ${also}`);
+}
+
+/**
  * Faults of a `TerraformStateReplica`'s props.
  *
- * @param bucketName the replica bucket's name, given or derived
+ * @param stack the replica's stack, to tell what a `sourceBucketName` resolves to there
  */
-export function replicaFaults(props: TerraformStateReplicaProps, bucketName: string): string[] {
-  return [
+export function replicaFaults(props: TerraformStateReplicaProps, stack: Stack): string[] {
+  const faults = [
     ...enumFaults('encryption', props.encryption, ReplicaEncryption),
-    ...bucketNameFaults('bucketName', bucketName),
+    ...(props.bucketName === undefined ? [] : bucketNameFaults('bucketName', props.bucketName)),
     ...dataProtectionFaults(props),
   ];
+  const source = props.sourceBucketName;
+  if (source === undefined && props.bucketName === undefined) {
+    faults.push('`sourceBucketName` or `bucketName` must be set: the replica bucket is named after the state bucket that replicates ' +
+      'into it (`<sourceBucketName>-replica`), so that every backend\'s replica is its own. The default of earlier versions, ' +
+      'terraform-state-replica-<account>-<region>, was one bucket for every backend of the account replicating into this region, ' +
+      'which mixes their state there. Give `sourceBucketName` (the backend\'s `bucketName`) for a new replica; to keep a replica ' +
+      'deployed with that default, into which only one backend replicates, give its name as `bucketName` (and the same as the ' +
+      'backend\'s `replication.bucketName`)');
+  } else if (source !== undefined && props.bucketName !== undefined) {
+    faults.push(`\`sourceBucketName\` is set to ${show(source)}, but \`bucketName\` names the replica bucket, so it would not be ` +
+      'used: drop one of them');
+  } else if (source !== undefined && JSON.stringify(stack.resolve(source)).includes('"AWS::Region"')) {
+    faults.push('`sourceBucketName` refers to the AWS::Region pseudo parameter, which in the replica\'s stack is the replica\'s region, ' +
+      'not the backend\'s (the name of a backend in an environment-agnostic stack is built from it): give the backend\'s region ' +
+      'literally, e.g. `terraform-state-${Aws.ACCOUNT_ID}-eu-west-1`, or the backend\'s stack an `env`');
+  } else if (source !== undefined) {
+    faults.push(...bucketNameFaults('sourceBucketName', source),
+      ...derivedReplicaNameFaults('bucketName', 'sourceBucketName', source, 'and the same name as the backend\'s `replication.bucketName`'));
+  }
+  return faults;
 }
 
 /** The props a StackSet's backend cannot take, and why. */
