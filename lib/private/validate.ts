@@ -194,6 +194,36 @@ export function regionFaults(prop: string, region: string): string[] {
 }
 
 /**
+ * Faults of the ARN of a KMS key (`arn:<partition>:kms:<region>:<account>:key/<id>`)
+ * that must belong to `account` and `region` (when both sides are known). An
+ * alias ARN is refused: in an IAM policy's `Resource` it governs the alias,
+ * not the key.
+ */
+export function kmsKeyArnFaults(prop: string, arn: string, account: string, region: string): string[] {
+  if (Token.isUnresolved(arn)) {
+    return [];
+  }
+  const at = `\`${prop}\``;
+  const match = /^arn:aws(?:-[a-z]+)*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/.exec(arn);
+  if (!match) {
+    return [`${at} must be a KMS key ARN such as "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", got ${show(arn)}`];
+  }
+  const [, arnRegion, arnAccount, kind] = match;
+  if (kind === 'alias') {
+    return [`${at} must name the key, not an alias: in an IAM policy's Resource an alias ARN governs only the alias; ` +
+      `give the key's ARN (".../key/<key id>", from \`aws kms describe-key --key-id alias/...\`), got ${show(arn)}`];
+  }
+  const faults: string[] = [];
+  if (!Token.isUnresolved(account) && arnAccount !== account) {
+    faults.push(`${at} names a key of account ${arnAccount}, but the backend is in account ${account}: ${show(arn)}`);
+  }
+  if (!Token.isUnresolved(region) && arnRegion !== region) {
+    faults.push(`${at} names a key in ${arnRegion}, but the backend is in ${region}: ${show(arn)}`);
+  }
+  return faults;
+}
+
+/**
  * Faults of an AWS Organizations organization ID: `o-` and 10 to 32 lowercase
  * letters or digits.
  */
