@@ -72,6 +72,21 @@ export enum ReplicaEncryption {
 }
 
 /**
+ * An S3 object tag: the one OpenTofu's `lock_tags` puts on every lock file.
+ */
+export interface LockFileTag {
+  /**
+   * The tag's key: 1 to 128 characters, not starting with `aws:`.
+   */
+  readonly key: string;
+
+  /**
+   * The tag's value: up to 256 characters.
+   */
+  readonly value: string;
+}
+
+/**
  * How a state bucket (a backend's, or its replica's) keeps state safe: what
  * the backend and the replica share.
  */
@@ -106,9 +121,37 @@ export interface DataProtectionOptions {
    * How many old (noncurrent) versions of each state object are always kept,
    * whatever their age: 1 to 100.
    *
+   * Lock files (`<state path>.tflock`) are objects of the bucket too: every
+   * locked run leaves one version and one delete marker of its lock file. S3
+   * removes an expired object delete marker only when no noncurrent version of
+   * the object remains, so this rule keeps the newest versions of each lock
+   * file, and its delete marker, for good, and every other version and marker
+   * of the last `noncurrentVersionExpiration`. Lifecycle filters cannot select
+   * the `.tflock` suffix; see `lockFileTag` for OpenTofu.
+   *
    * @default 10
    */
   readonly noncurrentVersionsToRetain?: number;
+
+  /**
+   * The tag that OpenTofu's `lock_tags` (OpenTofu 1.11+) puts on every lock
+   * file: a second lifecycle rule, filtered by this tag, expires every
+   * noncurrent version that carries it one day after it became noncurrent (the
+   * shorter of two overlapping expirations applies), so lock-file versions no
+   * longer pile up. Add the same tag to the backend block yourself,
+   * `lock_tags = { <key> = "<value>" }`, and grant `s3:PutObjectTagging` on the
+   * lock files. Terraform has no `lock_tags`; for it, `tfstate-ops prune-locks`
+   * (planned) removes old lock-file versions.
+   *
+   * Never put this tag on state: in OpenTofu's `state_tags`, or by any other
+   * means, it would expire every old version of that state after a day. The
+   * rule cannot remove the lock files' delete markers (S3 tags no delete
+   * marker, and a rule with a tag filter cannot use `ExpiredObjectDeleteMarker`):
+   * those stay as `noncurrentVersionsToRetain` says.
+   *
+   * @default - no rule for lock files
+   */
+  readonly lockFileTag?: LockFileTag;
 
   /**
    * How long access logs are kept in the dedicated log bucket (for a backend,

@@ -46,7 +46,7 @@ function bucketPolicyStatements(template: Template, bucketId: string): any[] {
 }
 
 describe('old versions of state', () => {
-  test('expire after 90 days, except the newest 10; delete markers and stale uploads are cleaned up', () => {
+  test('expire after 90 days, except the newest 10; expired object delete markers and stale uploads are cleaned up', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: BUCKET,
@@ -69,6 +69,34 @@ describe('old versions of state', () => {
       BucketName: BUCKET,
       LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 400, NewerNoncurrentVersions: 100 } })] },
     });
+  });
+
+  test('OpenTofu lock files: lockFileTag adds a rule that expires the tagged noncurrent versions after a day, on backend and replica', () => {
+    const tag = { key: 'terraform-lock-file', value: 'true' };
+    const expected = { Id: 'ExpireTaggedLockFileVersions', Status: 'Enabled', TagFilters: [{ Key: 'terraform-lock-file', Value: 'true' }],
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 } };
+    const { template } = synth({ lockFileTag: tag });
+    const rules = template.toJSON().Resources[Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: BUCKET } }))[0]]
+      .Properties.LifecycleConfiguration.Rules;
+    // The state rule is unchanged; the lock-file rule has only what S3 allows with a tag filter.
+    expect(rules).toEqual([expect.objectContaining({ Id: 'KeepRecentStateVersions', ExpiredObjectDeleteMarker: true }), expected]);
+    const replicaStack = new Stack(new App(), 'Replica', { env: { ...ENV, region: 'eu-central-1' } });
+    new TerraformStateReplica(replicaStack, 'Replica', { sourceBucketName: BUCKET, lockFileTag: tag });
+    Template.fromStack(replicaStack).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `${BUCKET}-replica`, LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'KeepRecentStateVersions' }), expected] },
+    });
+    // Without it, one rule.
+    expect(Object.values<any>(synth().template.findResources('AWS::S3::Bucket', { Properties: { BucketName: BUCKET } }))[0]
+      .Properties.LifecycleConfiguration.Rules).toHaveLength(1);
+  });
+
+  test('lockFileTag is checked by S3\'s tag rules', () => {
+    expect(synthErrors(synth({ lockFileTag: { key: 'aws:lock', value: 'x'.repeat(257) } }).stack)).toContain([
+      '  - `lockFileTag.key` must be 1 to 128 letters, digits, spaces or "_.:/=+-@", not starting with "aws:", got "aws:lock"',
+      `  - \`lockFileTag.value\` must be up to 256 letters, digits, spaces or "_.:/=+-@", got "${'x'.repeat(257)}"`,
+    ].join('\n'));
+    expect(synthErrors(synth({ lockFileTag: { key: '', value: 'a&b' } }).stack)).toContain('`lockFileTag.key` must be 1 to 128');
+    expect(synthErrors(synth({ lockFileTag: { key: 'lock file', value: '' } }).stack)).toBe('');
   });
 
   test('access logs expire after 365 days by default, or serverAccessLogsRetention', () => {

@@ -348,6 +348,27 @@ export function dataProtectionFaults(props: DataProtectionOptions, at = ''): str
   if (props.organizationId !== undefined) {
     faults.push(...organizationIdFaults(`${at}organizationId`, props.organizationId));
   }
+  if (props.lockFileTag !== undefined) {
+    faults.push(...objectTagFaults(`${at}lockFileTag`, props.lockFileTag.key, props.lockFileTag.value));
+  }
+  return faults;
+}
+
+/**
+ * Faults of an S3 object tag: a key of 1 to 128 characters not starting with
+ * `aws:`, a value of up to 256, both of letters, digits, spaces and `_.:/=+-@`.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
+ */
+export function objectTagFaults(prop: string, key: string, value: string): string[] {
+  const faults: string[] = [];
+  const allowed = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
+  if (!Token.isUnresolved(key) && (key.length < 1 || key.length > 128 || !allowed.test(key) || key.toLowerCase().startsWith('aws:'))) {
+    faults.push(`\`${prop}.key\` must be 1 to 128 letters, digits, spaces or "_.:/=+-@", not starting with "aws:", got ${show(key)}`);
+  }
+  if (!Token.isUnresolved(value) && (value.length > 256 || !allowed.test(value))) {
+    faults.push(`\`${prop}.value\` must be up to 256 letters, digits, spaces or "_.:/=+-@", got ${show(value)}`);
+  }
   return faults;
 }
 
