@@ -58,9 +58,9 @@ export enum StateEncryption {
  */
 export enum ReplicaEncryption {
   /**
-   * A new customer-managed key (rotation on, alias
-   * `alias/terraform-state-replica`) that the replication roles may encrypt
-   * with; serves a backend of either kind.
+   * A new customer-managed key (rotation on, alias `alias/<replica bucket
+   * name>`) that the replication roles may encrypt with; serves a backend of
+   * either kind.
    */
   KMS = 'KMS',
 
