@@ -1,4 +1,4 @@
-import { App, Aspects, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Aws, CfnRule, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import {
@@ -10,6 +10,7 @@ import {
   TerraformStateBackendStackSet,
   TerraformStateReplicaStack,
 } from '../lib';
+import { defaultBucketName } from '../lib/private/defaults';
 import {
   bucketNameFaults,
   discoveryPrefixFaults,
@@ -132,6 +133,13 @@ function shellQuote(value: string): string {
   return /^[A-Za-z0-9_.,:/@=+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The environment variables the app reads: `CDK_DEFAULT_REGION`, which the CDK
+ * CLI sets to the region it deploys to (from `AWS_REGION`, the profile, or
+ * us-east-1), is the backend's region when it replicates.
+ */
+export type BootstrapEnvironment = Readonly<Record<string, string | undefined>>;
+
 /** What the app read from its context, every value checked. */
 interface BootstrapContext {
   readonly mode: Mode;
@@ -147,6 +155,8 @@ interface BootstrapContext {
   readonly encryption?: StateEncryption;
   readonly stateHistoryAdmins?: string[];
   readonly replicaRegion?: string;
+  /** The backend's region, with `replicaRegion` (from `CDK_DEFAULT_REGION`). */
+  readonly backendRegion?: string;
   readonly organizationId?: string;
   readonly discoveryPrefix?: string;
   readonly organizationalUnits?: string[];
@@ -167,9 +177,11 @@ const ORG_MODE_ONLY: Partial<Record<ContextKey, string>> = {
  * Reads and checks the app's context: unknown keys (with the closest key
  * suggested), keys the mode does not read, enum values (in any case), and every
  * value by the rules the constructs apply to the prop it sets, naming the
- * context key. Throws a `ContextError` with every fault.
+ * context key. With `replicaRegion`, the backend's region comes from
+ * `CDK_DEFAULT_REGION` and must differ from it. Throws a `ContextError` with
+ * every fault.
  */
-export function readBootstrapContext(app: App): BootstrapContext {
+export function readBootstrapContext(app: App, env: BootstrapEnvironment = process.env): BootstrapContext {
   const faults: string[] = [];
   const given: Array<[ContextKey, string]> = [];
   const all: Record<string, unknown> = app.node.getAllContext();
@@ -214,6 +226,7 @@ export function readBootstrapContext(app: App): BootstrapContext {
     encryption: enumValue('encryption', StateEncryption),
     stateHistoryAdmins: list('stateHistoryAdmins'),
     replicaRegion: value('replicaRegion'),
+    backendRegion: mode === Mode.ACCOUNT && value('replicaRegion') !== undefined ? env.CDK_DEFAULT_REGION || undefined : undefined,
     organizationId: value('organizationId'),
     discoveryPrefix: value('discoveryPrefix'),
     organizationalUnits: list('organizationalUnits'),
@@ -253,7 +266,24 @@ export function readBootstrapContext(app: App): BootstrapContext {
     if (!ctx.organizationalUnits || !ctx.regions) {
       faults.push('`mode=org` needs `organizationalUnits` and `regions`, e.g. -c organizationalUnits=ou-ab12-cd34ef56 -c regions=eu-west-1,us-east-1');
     }
-  } else if (profile === Profile.HARDENED) {
+  } else if (ctx.replicaRegion !== undefined && regionFaults('replicaRegion', ctx.replicaRegion).length === 0) {
+    // The replica is named after the backend's bucket, whose default name holds
+    // the backend's region: the app must know it (and can then tell whether
+    // the two regions differ).
+    if (ctx.backendRegion === undefined) {
+      faults.push('`replicaRegion` needs the region the backend stack is deployed to, to name its replica after it, and CDK_DEFAULT_REGION ' +
+        'is not set: run the app through the CDK CLI (`npx cdk synth`/`deploy`), which sets it from AWS_REGION or your profile\'s region, ' +
+        'e.g. AWS_REGION=eu-west-1 npx cdk deploy --all -c replicaRegion=' + ctx.replicaRegion);
+    } else {
+      faults.push(...regionFaults('CDK_DEFAULT_REGION', ctx.backendRegion));
+      if (ctx.backendRegion === ctx.replicaRegion) {
+        faults.push(`\`replicaRegion\` must differ from the backend's region, got ${JSON.stringify(ctx.replicaRegion)} for both ` +
+          '(the backend\'s region is the one the CDK CLI deploys to, CDK_DEFAULT_REGION, from AWS_REGION or your profile): ' +
+          'replication within one region does not survive the loss of that region; choose another `replicaRegion`');
+      }
+    }
+  }
+  if (mode === Mode.ACCOUNT && profile === Profile.HARDENED) {
     if (!ctx.replicaRegion) {
       faults.push('`profile=hardened` needs `replicaRegion` (the region of the replica bucket), e.g. -c replicaRegion=eu-central-1');
     }
@@ -274,9 +304,9 @@ export function readBootstrapContext(app: App): BootstrapContext {
  *
  * @throws ContextError when the context has faults
  */
-export function buildBootstrapApp(app: App): BootstrapStacks {
-  const ctx = readBootstrapContext(app);
-  const { mode, profile, replicaRegion, stateHistoryAdmins } = ctx;
+export function buildBootstrapApp(app: App, env: BootstrapEnvironment = process.env): BootstrapStacks {
+  const ctx = readBootstrapContext(app, env);
+  const { mode, profile, replicaRegion, backendRegion, stateHistoryAdmins } = ctx;
   const encryption = profile === Profile.HARDENED ? StateEncryption.KMS : ctx.encryption;
   const backendProps: TerraformStateBackendProps = {
     bucketName: ctx.bucketName,
@@ -304,8 +334,12 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
     stacks = { stackSet: stack };
   } else {
     const stackName = ctx.stackName ?? 'TerraformStateBackend';
-    const replica = replicaRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica`, {
+    // One replica stack per backend, named after the backend's region as its
+    // bucket is named after the backend's bucket: backends of two regions that
+    // replicate into one region get two replica stacks there.
+    const replica = replicaRegion && backendRegion ? new TerraformStateReplicaStack(app, `${stackName}Replica-${backendRegion}`, {
       env: { region: replicaRegion },
+      sourceBucketName: ctx.bucketName ?? defaultBucketName(Aws.ACCOUNT_ID, backendRegion),
       encryption: encryption === StateEncryption.KMS ? ReplicaEncryption.KMS : ReplicaEncryption.S3_MANAGED,
       stateHistoryAdmins,
       organizationId: backendProps.organizationId,
@@ -316,8 +350,17 @@ export function buildBootstrapApp(app: App): BootstrapStacks {
         replication: replicaRegion ? { region: replicaRegion } : undefined,
       },
     });
-    if (replica) {
+    if (replica && backendRegion) {
       backend.addStackDependency(replica, 'the replica bucket (and key) must exist before replication to it is configured');
+      // The template stays environment-agnostic (its names from AWS::Region, as
+      // without a replica), but its replica was made for this region.
+      new CfnRule(backend, 'ReplicaMadeForThisRegion', {
+        assertions: [{
+          assert: Fn.conditionEquals(Aws.REGION, backendRegion),
+          assertDescription: `This stack was synthesized for ${backendRegion} (CDK_DEFAULT_REGION), and its replica stack ${replica.stackName} ` +
+            `is named for it: deploy it to ${backendRegion}, or synthesize again with AWS_REGION set to the region you deploy to.`,
+        }],
+      });
     }
     stacks = { backend, replica };
   }
@@ -357,8 +400,8 @@ function joinAnd(items: string[]): string {
  * and the SSM discovery parameters. bin/ prints it to stderr, since stdout is
  * the template's.
  */
-export function nextSteps(app: App, stacks: BootstrapStacks, assembly: cxapi.CloudAssembly): string {
-  const ctx = readBootstrapContext(app);
+export function nextSteps(app: App, stacks: BootstrapStacks, assembly: cxapi.CloudAssembly, env: BootstrapEnvironment = process.env): string {
+  const ctx = readBootstrapContext(app, env);
   const context = ctx.given.map(([k, v]) => ` -c ${k}=${shellQuote(v)}`).join('');
   const lines = ['', 'To deploy and use this backend:'];
   if (stacks.stackSet) {

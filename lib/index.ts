@@ -1,5 +1,5 @@
 export { BackendConfig, BackendConfigOptions } from './backend-config';
-export { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from './state-settings';
+export { DataProtectionOptions, LockFileTag, LockingMode, ReplicaEncryption, StateEncryption } from './state-settings';
 export { StateGrantOptions, StateGrants } from './state-grants';
 export { ITerraformStateBackend, TerraformStateBackendBase } from './terraform-state-backend-base';
 export {

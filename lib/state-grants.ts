@@ -17,9 +17,10 @@ import {
   STATE_READ_WRITE_ACTIONS,
   WORKSPACE_DELETE_ACTIONS,
 } from './private/perms';
+import { acknowledgeOnPrincipalPolicies } from './private/nag';
 import { principalReach } from './private/principal-reach';
 import { LockingMode, StateEncryption } from './state-settings';
-import { stateKeyFaults, throwIfFaults, workspaceKeyPrefixFaults } from './private/validate';
+import { kmsKeyArnFaults, stateKeyFaults, throwIfFaults, workspaceKeyPrefixFaults } from './private/validate';
 
 /**
  * Options for `StateGrants.readWrite()`, `StateGrants.plan()` and `StateGrants.read()`.
@@ -79,6 +80,35 @@ export interface StateGrantOptions {
    * state key answers 404
    */
   readonly listOnlyStateKeys?: boolean;
+
+  /**
+   * The ARN of the KMS key the backend made (`arn:<partition>:kms:<region>:<account>:key/<key id>`),
+   * for a grantee in another stack than the backend's: its policy then names
+   * exactly this key. Needed for a grantee of another account; read it after
+   * the backend stack's first deploy, from its discovery parameter
+   * `<discoveryPrefix>kms-key-arn` or with
+   * `aws kms describe-key --key-id alias/<bucket name>`.
+   *
+   * Without it, another stack cannot name the key (its ARN would be a
+   * cross-stack reference, an export that freezes the backend's stack, and an
+   * alias ARN in `Resource` governs only the alias), so a grantee of the
+   * backend's account gets the KMS actions on `key/*` of the backend's account
+   * and region, narrowed by the condition `kms:ResourceAliases` to the key's
+   * alias; cdk-nag's AwsSolutions-IAM5 finding on that wildcard is
+   * acknowledged on the grantee's policy, with the reason. A grantee of
+   * another account is refused without it: AWS documents
+   * `kms:ResourceAliases` as a condition of IAM policies on key operations,
+   * and shows it with keys of other accounts only in an example, without
+   * saying that KMS evaluates it for a caller of another account.
+   *
+   * Not allowed for a backend without a customer key, or whose key was given
+   * (`encryptionKey`, an import), nor for a grantee in the backend's own
+   * stack: there the key's ARN is known.
+   *
+   * @default - in another stack, the key is named by its alias (a grantee of
+   * another account is refused)
+   */
+  readonly encryptionKeyArn?: string;
 }
 
 /**
@@ -168,7 +198,7 @@ export class StateGrants {
         paths.flatMap((p) => [`${facts.bucketName}/${p}`, `${facts.bucketName}/${p}-md5`])));
     }
     if (facts.encryptionKey) {
-      grant = grant.combine(this.grantKey(grantee, KEY_READ_WRITE_ACTIONS));
+      grant = grant.combine(this.grantKey(grantee, KEY_READ_WRITE_ACTIONS, options));
     }
     return grant;
   }
@@ -195,7 +225,7 @@ export class StateGrants {
       grant = grant.combine(this.grantItems(grantee, LOCK_TABLE_READ_ACTIONS, paths.map((p) => `${facts.bucketName}/${p}-md5`)));
     }
     if (facts.encryptionKey) {
-      grant = grant.combine(this.grantKey(grantee, KEY_READ_ACTIONS));
+      grant = grant.combine(this.grantKey(grantee, KEY_READ_ACTIONS, options));
     }
     return grant;
   }
@@ -244,7 +274,7 @@ export class StateGrants {
         .combine(this.grantItems(grantee, LOCK_TABLE_READ_ACTIONS, paths.map((p) => `${facts.bucketName}/${p}-md5`)));
     }
     if (facts.encryptionKey) {
-      grant = grant.combine(this.grantKey(grantee, facts.locking === LockingMode.DYNAMODB ? KEY_READ_ACTIONS : KEY_LOCK_FILE_ACTIONS));
+      grant = grant.combine(this.grantKey(grantee, facts.locking === LockingMode.DYNAMODB ? KEY_READ_ACTIONS : KEY_LOCK_FILE_ACTIONS, options));
     }
     return grant;
   }
@@ -309,6 +339,7 @@ export class StateGrants {
       faults.push(`the grantee ${outside}, but \`encryption\` is KMS_MANAGED: the aws/s3 key cannot be used ` +
         'from another account; use StateEncryption.KMS or S3_MANAGED for cross-account access');
     }
+    faults.push(...this.keyArnFaults(grantee, options, outside));
     throwIfFaults(`${this.facts.scope.node.path} grant`, faults);
     return options.workspaces ? [key, `${this.workspacePrefixPath(options)}*/${key}`] : [key];
   }
@@ -366,21 +397,66 @@ export class StateGrants {
     });
   }
 
+  /** Whether a grant to `grantee` names the key from another stack than the key's. */
+  private inOtherStackThanKey(grantee: iam.IGrantable): boolean {
+    const principal = grantee.grantPrincipal;
+    return this.facts.encryptionKey !== undefined && Construct.isConstruct(principal) && Stack.of(principal) !== Stack.of(this.facts.encryptionKey);
+  }
+
   /**
-   * Grants the use of the customer key. A key made by the backend, granted to
-   * a principal in another stack, is named by its alias (`kms:ResourceAliases`
-   * on the keys of the backend's account and region): its ARN would be a
-   * cross-stack reference, an export of the backend's stack, and an alias ARN
-   * in `Resource` governs only the alias, not the key (KMS authorizes key
-   * operations on the key's ARN). The alias is the backend stack's and points
-   * at this key alone. A principal of another account also gets the statement
-   * in the key policy, which applies to this key only. Within the key's
-   * stack, the key's own `grant()`; a given or imported key elsewhere, on its ARN.
+   * Faults of `options.encryptionKeyArn`, and its absence where a grant needs it.
+   *
+   * @param outside how the grantee reaches beyond the backend's account (see `principalReach`)
    */
-  private grantKey(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+  private keyArnFaults(grantee: iam.IGrantable, options: StateGrantOptions, outside: string | undefined): string[] {
+    const { encryptionKey: key, keyAlias } = this.facts;
+    const arn = options.encryptionKeyArn;
+    const otherStack = this.inOtherStackThanKey(grantee);
+    if (arn !== undefined) {
+      if (key === undefined) {
+        return [`\`encryptionKeyArn\` is set, but the backend has no customer-managed key (\`encryption\` is ${this.facts.encryption}); drop it`];
+      }
+      if (keyAlias === undefined) {
+        return ['`encryptionKeyArn` is set, but the backend\'s key was given (`encryptionKey`, or an import), and grants already name its ARN; drop it'];
+      }
+      if (!otherStack) {
+        return ['`encryptionKeyArn` is set, but the grantee is in the backend\'s own stack, where grants name the key\'s ARN; drop it'];
+      }
+      return kmsKeyArnFaults('encryptionKeyArn', arn, this.facts.account, this.facts.region);
+    }
+    if (keyAlias !== undefined && otherStack && outside !== undefined) {
+      // AWS, "AWS KMS condition keys", kms:ResourceAliases: "Policy type: IAM
+      // policies only"; its one cross-account example says "the following IAM
+      // policy statement allows the principal to call the GenerateDataKey
+      // operation on any KMS key in the specified AWS account that is
+      // associated with the finance-key alias. (The key policies of the
+      // affected KMS keys must also allow the principal's account to use them
+      // for this operation.)" with Resource key/* of two accounts: no statement
+      // that KMS evaluates the key for a caller of another account.
+      return [`the grantee ${outside}, in another stack than the backend, whose KMS key the backend made: that stack can name the key ` +
+        'only by its alias (`kms:ResourceAliases` on `key/*`), which AWS does not document for a caller of another account. ' +
+        'Give the key\'s ARN as `encryptionKeyArn` (after the backend stack\'s first deploy, from its discovery parameter ' +
+        '`<discoveryPrefix>kms-key-arn`, or `aws kms describe-key --key-id alias/<bucket name>`), or give the backend your own key ' +
+        'as `encryptionKey`'];
+    }
+    return [];
+  }
+
+  /**
+   * Grants the use of the customer key. Within the key's stack, the key's own
+   * `grant()`; a given or imported key elsewhere, on its ARN. A key made by the
+   * backend, granted to a principal in another stack, is named by
+   * `options.encryptionKeyArn`, or else by its alias (`kms:ResourceAliases` on
+   * the keys of the backend's account and region, see `StateGrantOptions`),
+   * with cdk-nag's AwsSolutions-IAM5 finding on that wildcard acknowledged on
+   * the principal's policy: the alias is the backend stack's and points at this
+   * key alone. A principal of another account also gets the statement in the
+   * key policy, which applies to this key only.
+   */
+  private grantKey(grantee: iam.IGrantable, actions: string[], options: StateGrantOptions): iam.Grant {
     const { encryptionKey: key, keyAlias } = this.facts;
     const principal = grantee.grantPrincipal;
-    if (!Construct.isConstruct(principal) || Stack.of(principal) === Stack.of(key!)) {
+    if (!this.inOtherStackThanKey(grantee)) {
       return key!.grant(grantee, ...actions);
     }
     if (keyAlias === undefined) {
@@ -389,12 +465,23 @@ export class StateGrants {
       // put `*` in a cross-account principal's policy).
       return iam.Grant.addToPrincipalOrResource({ grantee, actions, resourceArns: [key!.keyArn], resourceSelfArns: ['*'], resource: key! });
     }
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [keysArn(this.stack, this.facts)],
-      conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': keyAlias } },
-    });
+    const keys = keysArn(this.stack, this.facts);
+    const grant = options.encryptionKeyArn !== undefined
+      ? iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [options.encryptionKeyArn] })
+      : iam.Grant.addToPrincipal({
+          grantee,
+          actions,
+          resourceArns: [keys],
+          conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': keyAlias } },
+        });
+    if (options.encryptionKeyArn === undefined && grant.success && Construct.isConstruct(principal)) {
+      acknowledgeOnPrincipalPolicies(principal, [{
+        id: 'AwsSolutions-IAM5',
+        reason: `The backend's KMS key is named by its alias (kms:ResourceAliases = ${keyAlias}), which only that key carries: ` +
+          'its ID is not known to another stack without a cross-stack reference.',
+        appliesTo: [keys],
+      }]);
+    }
     const sameAccount = principal.principalAccount !== undefined &&
       [TokenComparison.SAME, TokenComparison.BOTH_UNRESOLVED].includes(Token.compareStrings(this.facts.account, principal.principalAccount));
     if (grant.success && sameAccount) {

@@ -58,9 +58,9 @@ export enum StateEncryption {
  */
 export enum ReplicaEncryption {
   /**
-   * A new customer-managed key (rotation on, alias
-   * `alias/terraform-state-replica`) that the replication roles may encrypt
-   * with; serves a backend of either kind.
+   * A new customer-managed key (rotation on, alias `alias/<replica bucket
+   * name>`) that the replication roles may encrypt with; serves a backend of
+   * either kind.
    */
   KMS = 'KMS',
 
@@ -69,6 +69,21 @@ export enum ReplicaEncryption {
    * `StateEncryption.S3_MANAGED`.
    */
   S3_MANAGED = 'S3_MANAGED',
+}
+
+/**
+ * An S3 object tag: the one OpenTofu's `lock_tags` puts on every lock file.
+ */
+export interface LockFileTag {
+  /**
+   * The tag's key: 1 to 128 characters, not starting with `aws:`.
+   */
+  readonly key: string;
+
+  /**
+   * The tag's value: up to 256 characters.
+   */
+  readonly value: string;
 }
 
 /**
@@ -106,9 +121,37 @@ export interface DataProtectionOptions {
    * How many old (noncurrent) versions of each state object are always kept,
    * whatever their age: 1 to 100.
    *
+   * Lock files (`<state path>.tflock`) are objects of the bucket too: every
+   * locked run leaves one version and one delete marker of its lock file. S3
+   * removes an expired object delete marker only when no noncurrent version of
+   * the object remains, so this rule keeps the newest versions of each lock
+   * file, and its delete marker, for good, and every other version and marker
+   * of the last `noncurrentVersionExpiration`. Lifecycle filters cannot select
+   * the `.tflock` suffix; see `lockFileTag` for OpenTofu.
+   *
    * @default 10
    */
   readonly noncurrentVersionsToRetain?: number;
+
+  /**
+   * The tag that OpenTofu's `lock_tags` (OpenTofu 1.11+) puts on every lock
+   * file: a second lifecycle rule, filtered by this tag, expires every
+   * noncurrent version that carries it one day after it became noncurrent (the
+   * shorter of two overlapping expirations applies), so lock-file versions no
+   * longer pile up. Add the same tag to the backend block yourself,
+   * `lock_tags = { <key> = "<value>" }`, and grant `s3:PutObjectTagging` on the
+   * lock files. Terraform has no `lock_tags`; for it, `tfstate-ops prune-locks`
+   * (planned) removes old lock-file versions.
+   *
+   * Never put this tag on state: in OpenTofu's `state_tags`, or by any other
+   * means, it would expire every old version of that state after a day. The
+   * rule cannot remove the lock files' delete markers (S3 tags no delete
+   * marker, and a rule with a tag filter cannot use `ExpiredObjectDeleteMarker`):
+   * those stay as `noncurrentVersionsToRetain` says.
+   *
+   * @default - no rule for lock files
+   */
+  readonly lockFileTag?: LockFileTag;
 
   /**
    * How long access logs are kept in the dedicated log bucket (for a backend,
@@ -140,13 +183,28 @@ export interface DataProtectionOptions {
   /**
    * The ID of the AWS Organization (`o-...`) whose principals alone may use the
    * state: the policies of the buckets and of a key the construct makes (not
-   * of a given `encryptionKey` or `serverAccessLogsBucket`) deny every
-   * principal outside it (`aws:PrincipalOrgID`): every S3 request, and the
-   * key's use (`kms:Encrypt`, `kms:Decrypt`, `kms:ReEncrypt*`,
-   * `kms:GenerateDataKey*`, `kms:CreateGrant`), never the key's administration,
-   * so that after a move to another organization the account can still manage
-   * the key. AWS service principals (S3 log delivery, replication through S3)
-   * are not affected.
+   * of a given `encryptionKey` or `serverAccessLogsBucket`) deny principals
+   * outside it (`aws:PrincipalOrgID`).
+   *
+   * On the buckets, every request on objects and their versions (read, write,
+   * tag, restore, delete, replicate) and every listing of the bucket
+   * (`s3:ListBucket`, `s3:ListBucketVersions`, ...) is denied outside the
+   * organization, and so is any S3 action not named below. The administration
+   * of the bucket's own configuration (`s3:GetBucket*`, `s3:PutBucket*`,
+   * `s3:DeleteBucketPolicy`, `s3:DeleteBucketWebsite`, `s3:Get*Configuration`,
+   * `s3:Put*Configuration`, `s3:Delete*Configuration`: its policy, versioning,
+   * encryption, lifecycle,
+   * logging, replication, tags, ...) is denied only to principals outside both
+   * the organization and the bucket's account, so that with a wrong ID, or
+   * after the account moves to another organization, the account's own
+   * principals (CloudFormation's role among them) can still update and roll
+   * back the stack and lift the boundary.
+   *
+   * On the key, its use is denied (`kms:Encrypt`, `kms:Decrypt`,
+   * `kms:ReEncrypt*`, `kms:GenerateDataKey*`, `kms:CreateGrant`), never its
+   * administration, so that after a move to another organization the account
+   * can still manage the key. AWS service principals (S3 log delivery,
+   * replication through S3) are not affected.
    *
    * An unresolved value must be one a CloudFormation condition can read (a
    * parameter, as in the published templates): the deny statements are then

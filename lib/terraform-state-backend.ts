@@ -14,7 +14,7 @@ import { importBackend, importBackendFromDiscovery } from './private/imported-ba
 import { makeLockTable } from './private/lock-table';
 import { claimPhysicalNames } from './private/physical-names';
 import { addBackendOutputs } from './private/outputs';
-import { replicateState } from './private/replication';
+import { replicateState, replicationDestination } from './private/replication';
 import { makeStateBucket, makeStateKey } from './private/state-bucket';
 import { backendFaults, reportFaults } from './private/validate';
 import { StateGrantOptions, StateGrants } from './state-grants';
@@ -26,8 +26,16 @@ import { ITerraformStateBackend, TerraformStateBackendBase } from './terraform-s
  *
  * The replica bucket (and, for `StateEncryption.KMS`, its key) is made by a
  * `TerraformStateReplica` (or `TerraformStateReplicaStack`) in the other
- * region, deployed first. Both sides derive the names from the account and the
- * replica region, so no cross-stack reference is needed.
+ * region, deployed first, with `sourceBucketName` set to this backend's
+ * `bucketName`. Both sides derive the replica's names from the state bucket's
+ * name, so no cross-stack reference is needed and every backend's replica is
+ * its own: two backends replicating into one bucket would mix their state
+ * there (the same keys overwrite each other, and the replica's version
+ * lifecycle counts the versions of both), which is refused at synth time
+ * within one app.
+ *
+ * In a stack whose region is not known at synth time, a template rule refuses
+ * a deploy into `region` itself.
  */
 export interface StateReplication {
   /**
@@ -38,8 +46,9 @@ export interface StateReplication {
   /**
    * Name of the replica bucket.
    *
-   * @default - `terraform-state-replica-<account>-<region>`, the name a
-   * `TerraformStateReplica` gives it
+   * @default - `<bucketName>-replica`, the name a `TerraformStateReplica` with
+   * this backend's `bucketName` as its `sourceBucketName` gives it (refused when
+   * it would be longer than 63 characters)
    */
   readonly bucketName?: string;
 
@@ -48,9 +57,9 @@ export interface StateReplication {
    * Only used with `StateEncryption.KMS`; the key must let the replication role
    * encrypt with it.
    *
-   * @default - with `StateEncryption.KMS`, the alias `alias/terraform-state-replica`
-   * in the replica region, which a `TerraformStateReplica` makes and opens to the
-   * replication role
+   * @default - with `StateEncryption.KMS`, the alias `alias/<replica bucket
+   * name>` (dots made dashes) in the replica region, which a
+   * `TerraformStateReplica` makes and opens to the replication roles
    */
   readonly kmsKeyArn?: string;
 }
@@ -472,7 +481,8 @@ export class TerraformStateBackend extends TerraformStateBackendBase {
       return;
     }
     this.warn(settings.removalPolicy, settings.accessLogs);
-    claimPhysicalNames(this, backendNames(settings, props.encryptionKey === undefined));
+    claimPhysicalNames(this, backendNames(settings, props.encryptionKey === undefined,
+      props.replication ? replicationDestination(this.bucketName, props.replication) : undefined));
 
     // Build. What protects state that outlives the stack goes only with it (see the end).
     const retained: IResource[] = [];

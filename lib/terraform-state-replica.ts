@@ -4,11 +4,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { makeAccessLogBucket, deliverAccessLogs } from './private/access-logs';
-import { DEFAULT_REMOVAL_POLICY, REPLICA_ACCESS_LOGS_PREFIX } from './private/defaults';
+import { DEFAULT_REMOVAL_POLICY, REPLICA_ACCESS_LOGS_PREFIX, REPLICA_BUCKET, REPLICATION_DESTINATION } from './private/defaults';
 import { applyOrganizationBoundary, protectHistory } from './private/history-and-boundary';
 import { acknowledgeNagRules } from './private/nag';
 import { REPLICA_KEY_ACTIONS } from './private/perms';
-import { replicaBucketName, REPLICA_KEY_ALIAS, replicationRoleArnPatterns } from './private/replica-names';
+import { claimPhysicalNames } from './private/physical-names';
+import { replicaBucketName, replicaKeyAlias, replicationRoleArnPatterns } from './private/replica-names';
 import { hardenedBucketProps, stateLifecycleRules } from './private/state-bucket';
 import { replicaFaults, reportFaults } from './private/validate';
 import { DataProtectionOptions, ReplicaEncryption } from './state-settings';
@@ -19,22 +20,37 @@ import { assertAwsCdkLibVersion } from './private/cdk-version';
  */
 export interface TerraformStateReplicaProps extends DataProtectionOptions {
   /**
-   * Name of the replica bucket.
+   * The name of the state bucket that replicates into this replica (the
+   * backend's `bucketName`): the replica bucket is named
+   * `<sourceBucketName>-replica`, the name the backend's `replication`
+   * derives, so that every backend's replica is its own. Give it literally (or
+   * with `Aws.ACCOUNT_ID`, the same in both stacks); a name built from the
+   * `AWS::Region` pseudo parameter is refused, since here it would be the
+   * replica's region. Give this or `bucketName`.
    *
-   * @default - `terraform-state-replica-<account>-<region>`, the name a
-   * `TerraformStateBackend` with `replication` expects
+   * @default - none; then `bucketName` is required
+   */
+  readonly sourceBucketName?: string;
+
+  /**
+   * Name of the replica bucket, when it is not `<sourceBucketName>-replica`:
+   * give the backend's `replication.bucketName` the same name. Give this or
+   * `sourceBucketName`. Earlier versions named every replica
+   * `terraform-state-replica-<account>-<region>`: to keep such a bucket, into
+   * which only one backend replicates, give that name here.
+   *
+   * @default - `<sourceBucketName>-replica`
    */
   readonly bucketName?: string;
 
   /**
    * How replicas are encrypted: `KMS` for a new customer-managed key (rotation
-   * on, alias `alias/terraform-state-replica`, retained) that the replication
-   * role may encrypt with, or `S3_MANAGED`.
+   * on, alias `alias/<replica bucket name>` with dots made dashes, retained)
+   * that the replication roles may encrypt with, or `S3_MANAGED`.
    *
-   * A backend with `StateEncryption.KMS` replicates into the key under
-   * `alias/terraform-state-replica`: with `S3_MANAGED` here, there is no such key
-   * and replication of its state fails. `S3_MANAGED` suits only a backend that
-   * uses `S3_MANAGED` too.
+   * A backend with `StateEncryption.KMS` replicates into the key under that
+   * alias: with `S3_MANAGED` here, there is no such key and replication of its
+   * state fails. `S3_MANAGED` suits only a backend that uses `S3_MANAGED` too.
    *
    * @default ReplicaEncryption.KMS, which serves a backend of either kind
    */
@@ -48,8 +64,9 @@ export interface TerraformStateReplicaProps extends DataProtectionOptions {
  * `ReplicaEncryption.KMS` (the default), a key the replication roles may
  * encrypt with.
  *
- * Deploy it before the backend. Its names derive from the account and its
- * region, so the backend refers to it without cross-stack references.
+ * Deploy it before the backend. One replica serves one backend: its names
+ * derive from the backend's bucket name (`sourceBucketName`), as the
+ * backend's do, so the backend refers to it without cross-stack references.
  */
 export class TerraformStateReplica extends Construct {
   /**
@@ -68,7 +85,8 @@ export class TerraformStateReplica extends Construct {
   public readonly encryptionKey?: kms.IKey;
 
   /**
-   * The name of the replica bucket (may be a token).
+   * The name of the replica bucket (may be a token); empty only when neither
+   * `bucketName` nor `sourceBucketName` is given (reported as an error).
    */
   public readonly bucketName: string;
 
@@ -83,11 +101,20 @@ export class TerraformStateReplica extends Construct {
     const stack = Stack.of(this);
     const encryption = props.encryption ?? ReplicaEncryption.KMS;
     const removalPolicy = props.removalPolicy ?? DEFAULT_REMOVAL_POLICY;
-    this.bucketName = props.bucketName ?? replicaBucketName(stack.account, stack.region);
+    this.bucketName = props.bucketName ?? (props.sourceBucketName !== undefined ? replicaBucketName(props.sourceBucketName) : '');
 
-    if (reportFaults(this, replicaFaults(props, this.bucketName)) !== undefined) {
+    if (reportFaults(this, replicaFaults(props, stack)) !== undefined) {
       return;
     }
+    const keyAlias = replicaKeyAlias(this.bucketName);
+    claimPhysicalNames(this, [
+      {
+        what: REPLICA_BUCKET, prop: 'bucketName', name: this.bucketName, global: true, sharedWith: [REPLICATION_DESTINATION],
+        scope: 'bucket names are global, and one replica serves one backend',
+      },
+      ...(encryption === ReplicaEncryption.KMS
+        ? [{ what: 'KMS alias', prop: 'bucketName', name: keyAlias, scope: 'aliases are unique per account and region' }] : []),
+    ]);
     if (removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-terraform-state-backend:replicaRemovalPolicyDestroy',
         'removalPolicy is DESTROY: deleting the stack deletes the replica buckets once they are empty.');
@@ -100,7 +127,7 @@ export class TerraformStateReplica extends Construct {
         removalPolicy,
       });
       // What the `alias` prop would do (same construct ID), keeping the alias to retain it.
-      key.addAlias(REPLICA_KEY_ALIAS).applyRemovalPolicy(removalPolicy);
+      key.addAlias(keyAlias).applyRemovalPolicy(removalPolicy);
       // The replication roles live in the backends' stacks, deployed after this
       // one: a key policy that named them as principals would be rejected until
       // they exist, so they are matched by their IAM path instead.

@@ -3,7 +3,8 @@
 // (lib/**/*.js with jsii's inline source maps, and lib/**/*.d.ts) for every
 // source file and nothing stale, the jsii assembly `.jsii`, `API.md`,
 // `README.md`, `LICENSE` and `package.json`; no sources, tests, app, config,
-// build caches or cloud assemblies. Run after `npm run build`.
+// build caches or cloud assemblies; no `@internal` member in the declarations,
+// which still compile for a consumer. Run after `npm run build`.
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -94,6 +95,29 @@ for (const file of files.filter((f) => /\.(js|ts)$/.test(f))) {
   const text = fs.readFileSync(path.join(root, file), 'utf8');
   const hit = TEST_ONLY.find((p) => text.includes(p));
   if (hit) faults.push(`${file} refers to the test-only ${hit}* packages`);
+}
+
+// Members marked `@internal` are not part of the API (jsii leaves them out of
+// .jsii, and so of every other language); the TypeScript declarations must not
+// offer them either. `npm run compile` strips them (tsconfig.dts.json).
+for (const file of files.filter((f) => f.endsWith('.d.ts'))) {
+  const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    if (/@internal\b/.test(line)) {
+      const member = lines.slice(i + 1).find((l) => !/^\s*(\/\*\*|\*)/.test(l));
+      faults.push(`ships ${file}:${i + 1}, which declares the @internal member \`${(member ?? '').trim()}\``);
+    }
+  });
+}
+// ... and what is left must still compile for a consumer (a stripped type that
+// a kept declaration names would break it).
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--ignoreConfig', '--noEmit', '--strict',
+    '--module', 'node20', '--target', 'es2023', '--lib', 'es2023', '--types', 'node', pkg.types], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+} catch (e) {
+  faults.push(`ships declarations that do not compile for a consumer (tsc ${pkg.types}):\n${String(e.stdout || e.message).trim()}`);
 }
 
 // jsii compiles with inline source maps (tsconfig: inlineSourceMap, inlineSources);

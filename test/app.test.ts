@@ -1,12 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, LegacyStackSynthesizer } from 'aws-cdk-lib';
+import { App, LegacyStackSynthesizer, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { buildBootstrapApp, ContextError, nagFindings, nextSteps, readBootstrapContext } from '../bin/app';
+
+/** What the CDK CLI gives the app: the region it deploys to. */
+const CLI_ENV = { CDK_DEFAULT_REGION: 'eu-west-1' };
 
 function synthApp(context: Record<string, string> = {}) {
   const app = new App({ context });
-  const stack = buildBootstrapApp(app).backend!;
+  const stack = buildBootstrapApp(app, CLI_ENV).backend!;
   const assembly = app.synth();
   return { app, stack, assembly, artifact: assembly.getStackArtifact(stack.artifactId) };
 }
@@ -81,7 +85,7 @@ describe('bootstrap app', () => {
     expect(Object.keys(cdkJson.context).length).toBeGreaterThan(80);
     const templates = (flags: Record<string, unknown>) => {
       const app = new App({ context: { ...flags, replicaRegion: 'eu-central-1', encryption: 'KMS' } });
-      const stacks = buildBootstrapApp(app);
+      const stacks = buildBootstrapApp(app, CLI_ENV);
       const assembly = app.synth();
       return [stacks.backend!, stacks.replica!].map((stack) => assembly.getStackArtifact(stack.artifactId).template);
     };
@@ -90,9 +94,9 @@ describe('bootstrap app', () => {
 });
 
 /** The faults a context gives, or [] when it is fine. */
-function contextFaults(context: Record<string, unknown>): string[] {
+function contextFaults(context: Record<string, unknown>, env: Record<string, string> = CLI_ENV): string[] {
   try {
-    readBootstrapContext(new App({ context }));
+    readBootstrapContext(new App({ context }), env);
     return [];
   } catch (e) {
     expect(e).toBeInstanceOf(ContextError);
@@ -199,9 +203,68 @@ describe('bootstrap app context', () => {
 
   test('reports every fault at once, before building anything', () => {
     const app = new App({ context: { bucketname: 'x', replicaRegion: 'mars', regions: 'eu-west-1', locking: 'FILE' } });
-    expect(() => buildBootstrapApp(app)).toThrow(ContextError);
+    expect(() => buildBootstrapApp(app, CLI_ENV)).toThrow(ContextError);
     expect(app.node.children).toEqual([]);
     expect(contextFaults({ bucketname: 'x', replicaRegion: 'mars', regions: 'eu-west-1', locking: 'FILE' })).toHaveLength(4);
+  });
+});
+
+describe('a replicated backend and its replica', () => {
+  /** The backend's and the replica's stacks of the app with `context`, as the CLI would run it in eu-west-1. */
+  function replicated(context: Record<string, string>) {
+    const app = new App({ context: { replicaRegion: 'eu-central-1', ...context } });
+    const { backend, replica } = buildBootstrapApp(app, CLI_ENV);
+    app.synth();
+    return { backend: backend!, replica: replica!, app };
+  }
+
+  test('refuses a replicaRegion that is the backend\'s own region, at synth time', () => {
+    expect(contextFaults({ replicaRegion: 'eu-west-1' })).toEqual([
+      '`replicaRegion` must differ from the backend\'s region, got "eu-west-1" for both (the backend\'s region is the one the CDK CLI deploys to, ' +
+      'CDK_DEFAULT_REGION, from AWS_REGION or your profile): replication within one region does not survive the loss of that region; ' +
+      'choose another `replicaRegion`',
+    ]);
+  });
+
+  test('needs the region the CLI deploys to, and says how to give it', () => {
+    expect(contextFaults({ replicaRegion: 'eu-central-1' }, {})).toEqual([expect.stringContaining(
+      '`replicaRegion` needs the region the backend stack is deployed to, to name its replica after it, and CDK_DEFAULT_REGION is not set')]);
+    expect(contextFaults({}, {})).toEqual([]);
+  });
+
+  test('the replica is the backend\'s own: named after its bucket, in a stack named after its region', () => {
+    const { backend, replica } = replicated({});
+    expect(replica.stackName).toBe('TerraformStateBackendReplica-eu-west-1');
+    const resolved = (value: string) => JSON.stringify(replica.resolve(value));
+    expect(resolved(replica.replica.bucketName)).toBe(JSON.stringify({ 'Fn::Join': ['', ['terraform-state-', { Ref: 'AWS::AccountId' }, '-eu-west-1-replica']] }));
+    // The backend stack stays environment-agnostic: its names still come from AWS::Region, and resolve to the same name.
+    expect(Token.isUnresolved(backend.region)).toBe(true);
+    const stateBucket = backend.resolve((backend.backend.bucket.node.defaultChild as CfnBucket).bucketName);
+    expect(stateBucket).toEqual({ 'Fn::Join': ['', ['terraform-state-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] });
+    // With a bucketName, the replica is named after it.
+    expect(replicated({ bucketName: 'acme-tf-state' }).replica.replica.bucketName).toBe('acme-tf-state-replica');
+  });
+
+  test('the backend refuses at deploy time a region other than the one its replica was made for, and its own replica region', () => {
+    const { backend } = replicated({});
+    const rules = Template.fromStack(backend).toJSON().Rules;
+    expect(Object.values<any>(rules).map((r) => r.Assertions[0].Assert)).toEqual([
+      { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-central-1'] }] },
+      { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] },
+    ]);
+    expect(Object.values<any>(rules)[1].Assertions[0].AssertDescription).toBe('This stack was synthesized for eu-west-1 (CDK_DEFAULT_REGION), ' +
+      'and its replica stack TerraformStateBackendReplica-eu-west-1 is named for it: deploy it to eu-west-1, or synthesize again with ' +
+      'AWS_REGION set to the region you deploy to.');
+  });
+
+  test('two backends in two regions replicating into one region get two replica stacks and buckets', () => {
+    const names = ['eu-west-1', 'us-east-1'].map((region) => {
+      const app = new App({ context: { replicaRegion: 'eu-central-1' } });
+      const { replica } = buildBootstrapApp(app, { CDK_DEFAULT_REGION: region });
+      return [replica!.stackName, JSON.stringify(replica!.resolve(replica!.replica.bucketName))];
+    });
+    expect(names[0][0]).not.toBe(names[1][0]);
+    expect(names[0][1]).not.toBe(names[1][1]);
   });
 });
 
@@ -209,7 +272,7 @@ describe('next steps after a synth', () => {
   test('name the deploy command with the context given, the output holding the block, and the discovery parameters', () => {
     const context = { bucketName: 'acme-tf-state', stateHistoryAdmins: 'arn:aws:iam::123456789012:role/Admin' };
     const { app, stack, assembly, artifact } = synthApp(context);
-    const text = nextSteps(app, { backend: stack }, assembly);
+    const text = nextSteps(app, { backend: stack }, assembly, CLI_ENV);
     const output = Object.keys(artifact.template.Outputs).find((id) => id.startsWith('BackendBackendBlock'))!;
     expect(JSON.stringify(artifact.template.Outputs[output].Value)).toContain('backend \\"s3\\"');
     expect(text).toContain('npx cdk deploy TerraformStateBackend -c bucketName=acme-tf-state -c stateHistoryAdmins=arn:aws:iam::123456789012:role/Admin\n');
@@ -220,13 +283,13 @@ describe('next steps after a synth', () => {
 
   test('deploy --all with a replica, and the StackSet\'s targets in mode org', () => {
     const withReplica = new App({ context: { replicaRegion: 'eu-central-1' } });
-    const replicaStacks = buildBootstrapApp(withReplica);
-    expect(nextSteps(withReplica, replicaStacks, withReplica.synth()))
-      .toContain('npx cdk deploy --all -c replicaRegion=eu-central-1      # TerraformStateBackendReplica (in eu-central-1) first\n');
+    const replicaStacks = buildBootstrapApp(withReplica, CLI_ENV);
+    expect(nextSteps(withReplica, replicaStacks, withReplica.synth(), CLI_ENV))
+      .toContain('npx cdk deploy --all -c replicaRegion=eu-central-1      # TerraformStateBackendReplica-eu-west-1 (in eu-central-1) first\n');
 
     const org = new App({ context: { mode: 'org', organizationalUnits: 'ou-ab12-cd34ef56', regions: 'eu-west-1,us-east-1' } });
-    const stacks = buildBootstrapApp(org);
-    const text = nextSteps(org, stacks, org.synth());
+    const stacks = buildBootstrapApp(org, CLI_ENV);
+    const text = nextSteps(org, stacks, org.synth(), CLI_ENV);
     expect(text).toContain('npx cdk deploy TerraformStateBackendStackSet -c mode=org -c organizationalUnits=ou-ab12-cd34ef56 -c regions=eu-west-1,us-east-1\n');
     expect(text).toContain('into every account of ou-ab12-cd34ef56, in eu-west-1 and us-east-1.');
     expect(text).toMatch(/the stack output BackendBackendBlock[0-9A-F]{8} holds the/);

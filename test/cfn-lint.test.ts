@@ -27,7 +27,8 @@ interface Finding {
 /** The templates of the app for this context, by stack name (and the StackSet's inner template). */
 function appTemplates(context: Record<string, string>): Record<string, unknown> {
   const app = new App({ context });
-  buildBootstrapApp(app);
+  // The region the CDK CLI gives the app, which a replicated backend needs.
+  buildBootstrapApp(app, { CDK_DEFAULT_REGION: 'eu-west-1' });
   const out: Record<string, unknown> = {};
   for (const stack of app.synth().stacks) {
     out[stack.stackName] = stack.template;
@@ -56,7 +57,8 @@ function lockingEncryptionTemplates(): Record<string, unknown> {
 
 /** The app's other shapes: the hardened profile (two stacks) and the organization StackSet. */
 const APP_CONTEXTS: Array<[string, Record<string, string>]> = [
-  ['hardened', { profile: 'hardened', replicaRegion: 'eu-central-1' }],
+  // With the organization boundary, whose action names cfn-lint checks (W3037).
+  ['hardened', { profile: 'hardened', replicaRegion: 'eu-central-1', organizationId: 'o-a1b2c3d4e5' }],
   ['org', { mode: 'org', organizationalUnits: 'ou-ab12-cd34ef56', regions: 'eu-west-1,us-east-1' }],
 ];
 
@@ -98,7 +100,7 @@ describeWithTools(['cfn-lint'], 'cfn-lint', () => {
   test('lints every template: 9 locking x encryption, hardened (2 stacks), org (outer and the StackSet\'s TemplateBody), the published ones', () => {
     expect(files.map((f) => path.basename(f).replace(/\.json$/, ''))).toEqual([
       ...Object.values(LockingMode).flatMap((l) => Object.values(StateEncryption).map((e) => `${l}-${e}`.replace(/_/g, '') + '.TerraformStateBackend')),
-      'hardened.TerraformStateBackendReplica',
+      'hardened.TerraformStateBackendReplica-eu-west-1',
       'hardened.TerraformStateBackend',
       'org.TerraformStateBackendStackSet',
       expect.stringMatching(/^org\.TerraformStateBackendStackSet\.StackSet[0-9A-F]{8}\.TemplateBody$/),

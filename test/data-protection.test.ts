@@ -23,6 +23,8 @@ import {
 import { synthErrors } from './support/synth-errors';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
+/** What the CDK CLI gives the app: the region it deploys to. */
+const CLI_ENV = { CDK_DEFAULT_REGION: 'eu-west-1' };
 const BUCKET = 'terraform-state-123456789012-eu-west-1';
 /** An ARN as CDK renders it in a stack: the partition is a reference. */
 const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
@@ -44,7 +46,7 @@ function bucketPolicyStatements(template: Template, bucketId: string): any[] {
 }
 
 describe('old versions of state', () => {
-  test('expire after 90 days, except the newest 10; delete markers and stale uploads are cleaned up', () => {
+  test('expire after 90 days, except the newest 10; expired object delete markers and stale uploads are cleaned up', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: BUCKET,
@@ -67,6 +69,34 @@ describe('old versions of state', () => {
       BucketName: BUCKET,
       LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 400, NewerNoncurrentVersions: 100 } })] },
     });
+  });
+
+  test('OpenTofu lock files: lockFileTag adds a rule that expires the tagged noncurrent versions after a day, on backend and replica', () => {
+    const tag = { key: 'terraform-lock-file', value: 'true' };
+    const expected = { Id: 'ExpireTaggedLockFileVersions', Status: 'Enabled', TagFilters: [{ Key: 'terraform-lock-file', Value: 'true' }],
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 } };
+    const { template } = synth({ lockFileTag: tag });
+    const rules = template.toJSON().Resources[Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: BUCKET } }))[0]]
+      .Properties.LifecycleConfiguration.Rules;
+    // The state rule is unchanged; the lock-file rule has only what S3 allows with a tag filter.
+    expect(rules).toEqual([expect.objectContaining({ Id: 'KeepRecentStateVersions', ExpiredObjectDeleteMarker: true }), expected]);
+    const replicaStack = new Stack(new App(), 'Replica', { env: { ...ENV, region: 'eu-central-1' } });
+    new TerraformStateReplica(replicaStack, 'Replica', { sourceBucketName: BUCKET, lockFileTag: tag });
+    Template.fromStack(replicaStack).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: `${BUCKET}-replica`, LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'KeepRecentStateVersions' }), expected] },
+    });
+    // Without it, one rule.
+    expect(Object.values<any>(synth().template.findResources('AWS::S3::Bucket', { Properties: { BucketName: BUCKET } }))[0]
+      .Properties.LifecycleConfiguration.Rules).toHaveLength(1);
+  });
+
+  test('lockFileTag is checked by S3\'s tag rules', () => {
+    expect(synthErrors(synth({ lockFileTag: { key: 'aws:lock', value: 'x'.repeat(257) } }).stack)).toContain([
+      '  - `lockFileTag.key` must be 1 to 128 letters, digits, spaces or "_.:/=+-@", not starting with "aws:", got "aws:lock"',
+      `  - \`lockFileTag.value\` must be up to 256 letters, digits, spaces or "_.:/=+-@", got "${'x'.repeat(257)}"`,
+    ].join('\n'));
+    expect(synthErrors(synth({ lockFileTag: { key: '', value: 'a&b' } }).stack)).toContain('`lockFileTag.key` must be 1 to 128');
+    expect(synthErrors(synth({ lockFileTag: { key: 'lock file', value: '' } }).stack)).toBe('');
   });
 
   test('access logs expire after 365 days by default, or serverAccessLogsRetention', () => {
@@ -131,7 +161,7 @@ describe('replication', () => {
             Priority: 1,
             Filter: { Prefix: '' },
             DeleteMarkerReplication: { Status: 'Enabled' },
-            Destination: { Bucket: arn(':s3:::terraform-state-replica-123456789012-eu-central-1'), EncryptionConfiguration: Match.absent() },
+            Destination: { Bucket: arn(`:s3:::${BUCKET}-replica`), EncryptionConfiguration: Match.absent() },
             SourceSelectionCriteria: Match.absent(),
           }],
         },
@@ -144,7 +174,7 @@ describe('replication', () => {
         Statement: [
           { Effect: 'Allow', Action: ['s3:GetReplicationConfiguration', 's3:ListBucket'], Resource: arn(`:s3:::${BUCKET}`) },
           { Effect: 'Allow', Action: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'], Resource: arn(`:s3:::${BUCKET}/*`) },
-          { Effect: 'Allow', Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'], Resource: arn(':s3:::terraform-state-replica-123456789012-eu-central-1/*') },
+          { Effect: 'Allow', Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'], Resource: arn(`:s3:::${BUCKET}-replica/*`) },
         ],
       },
     });
@@ -161,8 +191,8 @@ describe('replication', () => {
       ReplicationConfiguration: {
         Rules: [Match.objectLike({
           Destination: {
-            Bucket: arn(':s3:::terraform-state-replica-123456789012-eu-central-1'),
-            EncryptionConfiguration: { ReplicaKmsKeyID: arn(':kms:eu-central-1:123456789012:alias/terraform-state-replica') },
+            Bucket: arn(`:s3:::${BUCKET}-replica`),
+            EncryptionConfiguration: { ReplicaKmsKeyID: arn(`:kms:eu-central-1:123456789012:alias/${BUCKET}-replica`) },
           },
           SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } },
         })],
@@ -193,6 +223,106 @@ describe('replication', () => {
         })],
       },
     });
+  });
+});
+
+describe('every backend\'s replica is its own', () => {
+  const SOURCE = 'terraform-state-123456789012-eu-west-1';
+  /** Where a backend replicates: the destination bucket and, with KMS, the replica key. */
+  function destination(stack: Stack, backend: TerraformStateBackend) {
+    const bucket = Template.fromStack(stack).toJSON().Resources[stateBucketId(stack, backend)];
+    return bucket.Properties.ReplicationConfiguration.Rules[0].Destination;
+  }
+
+  test('two backends of one account in two regions replicating into a third get two replica buckets and two keys', () => {
+    const app = new App();
+    const [west, east] = ['eu-west-1', 'us-east-1'].map((region) => {
+      const stack = new Stack(app, `Backend-${region}`, { env: { account: ENV.account, region } });
+      return { stack, backend: new TerraformStateBackend(stack, 'Backend', { encryption: StateEncryption.KMS, replication: { region: 'eu-central-1' } }) };
+    }).map(({ stack, backend }) => destination(stack, backend));
+    expect(west).toEqual({
+      Bucket: arn(':s3:::terraform-state-123456789012-eu-west-1-replica'),
+      EncryptionConfiguration: { ReplicaKmsKeyID: arn(':kms:eu-central-1:123456789012:alias/terraform-state-123456789012-eu-west-1-replica') },
+    });
+    expect(east).toEqual({
+      Bucket: arn(':s3:::terraform-state-123456789012-us-east-1-replica'),
+      EncryptionConfiguration: { ReplicaKmsKeyID: arn(':kms:eu-central-1:123456789012:alias/terraform-state-123456789012-us-east-1-replica') },
+    });
+  });
+
+  test('the replica made with the backend\'s bucket name as sourceBucketName is the bucket and key alias the backend replicates into', () => {
+    const stack = new Stack(new App(), 'Replica', { env: { account: ENV.account, region: 'eu-central-1' } });
+    new TerraformStateReplica(stack, 'Replica', { sourceBucketName: SOURCE });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::S3::Bucket', { BucketName: `${SOURCE}-replica` });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/${SOURCE}-replica` });
+    // Dots are not allowed in alias names.
+    const dotted = new Stack(new App(), 'Dotted', { env: { account: ENV.account, region: 'eu-central-1' } });
+    new TerraformStateReplica(dotted, 'Replica', { sourceBucketName: 'acme.tf.state' });
+    Template.fromStack(dotted).hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/acme-tf-state-replica' });
+  });
+
+  test('a replica with neither sourceBucketName nor bucketName is refused, saying why the old shared default was unsafe', () => {
+    const stack = new Stack(new App(), 'Replica', { env: { account: ENV.account, region: 'eu-central-1' } });
+    const replica = new TerraformStateReplica(stack, 'Replica');
+    const errors = synthErrors(stack);
+    expect(errors).toContain('`sourceBucketName` or `bucketName` must be set');
+    expect(errors).toContain('terraform-state-replica-<account>-<region>, was one bucket for every backend of the account');
+    expect(errors).toContain('to keep a replica deployed with that default, into which only one backend replicates, give its name as `bucketName`');
+    expect(replica.node.findAll().filter((c) => CfnResource.isCfnResource(c))).toEqual([]);
+  });
+
+  test('a sourceBucketName built from AWS::Region is refused: in the replica\'s stack it is the replica\'s region', () => {
+    const app = new App();
+    const agnostic = new Stack(app, 'Backend');
+    const backend = new TerraformStateBackend(agnostic, 'Backend', { replication: { region: 'eu-central-1' } });
+    const stack = new Stack(app, 'Replica', { env: { region: 'eu-central-1' } });
+    new TerraformStateReplica(stack, 'Replica', { sourceBucketName: backend.bucketName });
+    expect(synthErrors(stack)).toContain('`sourceBucketName` refers to the AWS::Region pseudo parameter');
+  });
+
+  test('a derived replica name over 63 characters is refused on both sides, naming the prop to set', () => {
+    const long = `acme-${'x'.repeat(52)}`; // 57 characters: valid, but not with "-replica"
+    expect(synthErrors(synth({ bucketName: long, replication: { region: 'eu-central-1' } }).stack)).toContain(
+      `\`replication.bucketName\` must be 3 to 63 characters, got 65: "${long}-replica" (the default, \`bucketName\` and "-replica"): ` +
+      'give `replication.bucketName` a name of at most 63 characters');
+    const stack = new Stack(new App(), 'Replica', { env: { account: ENV.account, region: 'eu-central-1' } });
+    new TerraformStateReplica(stack, 'Replica', { sourceBucketName: long });
+    expect(synthErrors(stack)).toContain(`\`bucketName\` must be 3 to 63 characters, got 65: "${long}-replica" (the default, ` +
+      '`sourceBucketName` and "-replica"): give `bucketName` a name of at most 63 characters');
+  });
+
+  test('two backends of one app replicating into one bucket are refused; a replica sharing its name with a state bucket too', () => {
+    const app = new App();
+    const one = new Stack(app, 'One', { env: ENV });
+    const two = new Stack(app, 'Two', { env: { ...ENV, region: 'us-east-1' } });
+    const replicaStack = new Stack(app, 'Replica', { env: { ...ENV, region: 'eu-central-1' } });
+    new TerraformStateReplica(replicaStack, 'Replica', { bucketName: 'acme-dr' });
+    new TerraformStateBackend(one, 'Backend', { replication: { region: 'eu-central-1', bucketName: 'acme-dr' } });
+    new TerraformStateBackend(two, 'Backend', { replication: { region: 'eu-central-1', bucketName: 'acme-dr' } });
+    expect(synthErrors(replicaStack)).toBe('');
+    expect(synthErrors(one)).toBe('');
+    expect(synthErrors(two)).toContain('`replication.bucketName`: Two/Backend and One/Backend would both have the replication destination "acme-dr"; ' +
+      'two backends replicating into one bucket mix their state there');
+    const three = new Stack(app, 'Three', { env: { ...ENV, region: 'eu-north-1' } });
+    new TerraformStateBackend(three, 'Backend', { bucketName: 'acme-dr' });
+    expect(synthErrors(three)).toContain('`bucketName`: the state bucket of Three/Backend would be "acme-dr", the replica bucket of Replica/Replica');
+  });
+
+  test('an environment-agnostic backend refuses at deploy time to replicate into its own region', () => {
+    const ours = (template: Template) => Object.entries<any>(template.toJSON().Rules ?? {})
+      .filter(([id]) => id.startsWith('BackendReplicationRegionRule')).map(([, rule]) => rule);
+    expect(ours(synth({ replication: { region: 'eu-central-1' } }, false).template)).toEqual([{
+      Assertions: [{
+        Assert: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-central-1'] }] },
+        AssertDescription: 'The replica region eu-central-1 (replication.region; replicaRegion in the bootstrap app) is the region this stack is ' +
+          'being deployed to: replication within one region does not survive the loss of that region. Deploy the stack to another region, ' +
+          'or replicate to another region.',
+      }],
+    }]);
+    // With a known region, the synth-time check does it.
+    expect(ours(synth({ replication: { region: 'eu-central-1' } }).template)).toEqual([]);
+    expect(synthErrors(synth({ replication: { region: 'eu-west-1' } }).stack)).toContain('`replication.region` must differ from the backend\'s region');
   });
 });
 
@@ -235,7 +365,7 @@ describe('what protects retained state is retained with it', () => {
 
   test('the replica: its bucket policies and key alias are retained with its buckets and key', () => {
     const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
-    new TerraformStateReplica(stack, 'Replica', { organizationId: 'o-a1b2c3d4e5' });
+    new TerraformStateReplica(stack, 'Replica', { sourceBucketName: BUCKET, organizationId: 'o-a1b2c3d4e5' });
     const resources = Object.values<any>(Template.fromStack(stack).toJSON().Resources);
     expect([...new Set(resources.map((r) => r.Type))].sort()).toEqual(['AWS::KMS::Alias', 'AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy']);
     expect(resources.map((r) => `${r.Type} ${r.DeletionPolicy}/${r.UpdateReplacePolicy}`)).toEqual(
@@ -275,14 +405,14 @@ describe('replication roles', () => {
 describe('TerraformStateReplica', () => {
   function replica(encryption?: ReplicaEncryption) {
     const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
-    const r = new TerraformStateReplica(stack, 'Replica', { encryption });
+    const r = new TerraformStateReplica(stack, 'Replica', { sourceBucketName: BUCKET, encryption });
     return { stack, replica: r, template: Template.fromStack(stack) };
   }
 
   test('uses a customer key by default, which serves a KMS backend and an SSE-S3 one', () => {
     const { template, replica: r } = replica();
     expect(r.encryptionKey).toBeDefined();
-    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/terraform-state-replica' });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/${BUCKET}-replica` });
   });
 
   test('makes the bucket the backend expects: versioned, private, TLS-only, lifecycle, history protection, access logs', () => {
@@ -290,7 +420,7 @@ describe('TerraformStateReplica', () => {
     const id = stack.getLogicalId(r.bucket.node.defaultChild as s3.CfnBucket);
     template.hasResource('AWS::S3::Bucket', {
       Properties: {
-        BucketName: 'terraform-state-replica-123456789012-eu-central-1',
+        BucketName: `${BUCKET}-replica`,
         VersioningConfiguration: { Status: 'Enabled' },
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
@@ -304,7 +434,7 @@ describe('TerraformStateReplica', () => {
     template.resourceCountIs('AWS::KMS::Key', 0);
   });
 
-  test('KMS: a retained, rotating key under alias/terraform-state-replica that only the replication role may encrypt with, through S3', () => {
+  test('KMS: a retained, rotating key under alias/<replica bucket> that only the replication role may encrypt with, through S3', () => {
     const { template, stack, replica: r } = replica(ReplicaEncryption.KMS);
     const keyId = stack.getLogicalId(r.encryptionKey!.node.defaultChild as any);
     template.hasResource('AWS::KMS::Key', {
@@ -331,9 +461,9 @@ describe('TerraformStateReplica', () => {
       },
       DeletionPolicy: 'Retain',
     });
-    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/terraform-state-replica', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/${BUCKET}-replica`, TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketName: 'terraform-state-replica-123456789012-eu-central-1',
+      BucketName: `${BUCKET}-replica`,
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } }, BucketKeyEnabled: true }] },
     });
   });
@@ -342,7 +472,7 @@ describe('TerraformStateReplica', () => {
     const stack = new Stack(new App(), 'Replica');
     // Not expressible in TypeScript (`npm run typecheck` fails if this compiles) ...
     // @ts-expect-error KMS_MANAGED (aws/s3) cannot be opened to the replication role
-    const props: TerraformStateReplicaProps = { encryption: StateEncryption.KMS_MANAGED };
+    const props: TerraformStateReplicaProps = { sourceBucketName: BUCKET, encryption: StateEncryption.KMS_MANAGED };
     // ... nor in the other languages: the enum jsii publishes has exactly these members.
     const jsii = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '.jsii'), 'utf8'));
     const encryption = jsii.types['cdk-terraform-state-backend.TerraformStateReplicaProps'].properties.find((p: { name: string }) => p.name === 'encryption');
@@ -405,7 +535,7 @@ function nagV2Findings(app: App): string[] {
 describe('hardened profile', () => {
   function hardenedApp() {
     const app = new App({ context: { 'profile': 'hardened', 'replicaRegion': 'eu-central-1', '@aws-cdk/core:validateAgainstDefaultRules': true } });
-    const stacks = buildBootstrapApp(app);
+    const stacks = buildBootstrapApp(app, CLI_ENV);
     return { app, ...stacks };
   }
 
@@ -428,7 +558,7 @@ describe('hardened profile', () => {
 
   test('cdk-nag 3: zero violations in the same four packs', () => {
     const app = new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1' } });
-    buildBootstrapApp(app);
+    buildBootstrapApp(app, CLI_ENV);
     const packs = [new AwsSolutionsChecksV3(app), new HIPAASecurityChecksV3(app), new NIST80053R5ChecksV3(app), new PCIDSS321ChecksV3(app)];
     Validations.of(app).addPlugins(...packs);
     const violations = packs.flatMap((p) => p.validateScope(app).violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`));
@@ -447,8 +577,8 @@ describe('hardened profile', () => {
   });
 
   test('needs replicaRegion, and a customer key', () => {
-    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened' } }))).toThrow('`profile=hardened` needs `replicaRegion`');
-    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1', encryption: 'S3_MANAGED' } })))
+    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened' } }), CLI_ENV)).toThrow('`profile=hardened` needs `replicaRegion`');
+    expect(() => buildBootstrapApp(new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1', encryption: 'S3_MANAGED' } }), CLI_ENV))
       .toThrow('`profile=hardened` uses a customer-managed key; `encryption` must be KMS or unset, got "S3_MANAGED"');
   });
 
@@ -471,23 +601,23 @@ describe('hardened profile', () => {
     const table = 'The lock table holds only transient lock items and state digests that Terraform rewrites on every state write; ' +
       'point-in-time recovery and deletion protection are on, and a backup would restore stale locks.';
     expect(suppressions.sort()).toEqual([
-      ...logBucket('TerraformStateBackendReplica/Replica/AccessLogBucket/Resource'),
-      'TerraformStateBackendReplica/Replica/ReplicaBucket/Resource: HIPAA.Security-S3BucketReplicationEnabled: ' + replicaReason,
-      'TerraformStateBackendReplica/Replica/ReplicaBucket/Resource: NIST.800.53.R5-S3BucketReplicationEnabled: ' + replicaReason,
-      'TerraformStateBackendReplica/Replica/ReplicaBucket/Resource: PCI.DSS.321-S3BucketReplicationEnabled: ' + replicaReason,
+      ...logBucket('TerraformStateBackendReplica-eu-west-1/Replica/AccessLogBucket/Resource'),
+      'TerraformStateBackendReplica-eu-west-1/Replica/ReplicaBucket/Resource: HIPAA.Security-S3BucketReplicationEnabled: ' + replicaReason,
+      'TerraformStateBackendReplica-eu-west-1/Replica/ReplicaBucket/Resource: NIST.800.53.R5-S3BucketReplicationEnabled: ' + replicaReason,
+      'TerraformStateBackendReplica-eu-west-1/Replica/ReplicaBucket/Resource: PCI.DSS.321-S3BucketReplicationEnabled: ' + replicaReason,
       ...logBucket('TerraformStateBackend/Backend/AccessLogBucket/Resource'),
       `TerraformStateBackend/Backend/LockTable/Resource: HIPAA.Security-DynamoDBInBackupPlan: ${table}`,
       `TerraformStateBackend/Backend/LockTable/Resource: NIST.800.53.R5-DynamoDBInBackupPlan: ${table}`,
       'TerraformStateBackend/Backend/ReplicationPermissions/Resource: AwsSolutions-IAM5 ' +
       '[Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>/*, ' +
-      'Resource::arn:<AWS::Partition>:s3:::terraform-state-replica-<AWS::AccountId>-eu-central-1/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
+      'Resource::arn:<AWS::Partition>:s3:::terraform-state-<AWS::AccountId>-<AWS::Region>-replica/*]: Replication reads every object version of the state bucket and writes every key of the replica bucket: the object wildcard is exactly the replication scope.',
     ].sort());
   });
 });
 
 test('TerraformStateReplica with organizationId denies principals outside it on its buckets and key', () => {
   const stack = new Stack(new App(), 'Replica', { env: { account: '123456789012', region: 'eu-central-1' } });
-  new TerraformStateReplica(stack, 'Replica', { organizationId: 'o-a1b2c3d4e5' });
+  new TerraformStateReplica(stack, 'Replica', { sourceBucketName: BUCKET, organizationId: 'o-a1b2c3d4e5' });
   const template = Template.fromStack(stack);
   const condition = {
     StringNotEqualsIfExists: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
@@ -497,7 +627,11 @@ test('TerraformStateReplica with organizationId denies principals outside it on 
   expect(policies).toHaveLength(2);
   for (const policy of policies) {
     expect(policy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
-      expect.objectContaining({ Sid: 'DenyOutsideOrganization', Effect: 'Deny', Action: 's3:*', Condition: condition }),
+      expect.objectContaining({ Sid: 'DenyOutsideOrganization', Effect: 'Deny', NotAction: expect.arrayContaining(['s3:PutBucket*']), Condition: condition }),
+      expect.objectContaining({
+        Sid: 'DenyBucketAdministrationOutsideOrganizationAndAccount', Effect: 'Deny', Action: expect.arrayContaining(['s3:PutBucket*']),
+        Condition: { ...condition, StringNotEquals: { 'aws:PrincipalAccount': '123456789012' } },
+      }),
     ]));
   }
   template.hasResourceProperties('AWS::KMS::Key', {
@@ -507,6 +641,6 @@ test('TerraformStateReplica with organizationId denies principals outside it on 
       Condition: condition,
     })]) },
   });
-  expect(synthErrors(new TerraformStateReplica(new Stack(new App(), 'R2'), 'Replica', { organizationId: 'org' }))).toContain(
+  expect(synthErrors(new TerraformStateReplica(new Stack(new App(), 'R2'), 'Replica', { sourceBucketName: BUCKET, organizationId: 'org' }))).toContain(
     '`organizationId` must be "o-" and 10 to 32 lowercase letters or digits, got "org"');
 });

@@ -1,8 +1,9 @@
-import { App, Aspects, PhysicalName, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, PhysicalName, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks as AwsSolutionsChecksV3 } from 'cdk-nag-v3';
 import { LockingMode, StateEncryption, StateGrantOptions, TerraformStateBackend, TerraformStateBackendProps } from '../lib';
 import { synthErrors } from './support/synth-errors';
 
@@ -401,13 +402,29 @@ describe('grants into another stack', () => {
     ]);
   });
 
-  test('a role of a stack in another account: the key policy names it, the role\'s policy names the key by alias; no export', () => {
+  /** A backend with a key it makes, and a role in a pipeline stack of `account`. */
+  function keyAndRole(account = ENV.account) {
     const app = new App();
     const backendStack = new Stack(app, 'Backend', { env: ENV });
     const backend = new TerraformStateBackend(backendStack, 'Backend', { encryption: StateEncryption.KMS, locking: LockingMode.S3_LOCKFILE });
-    const pipelineStack = new Stack(app, 'Pipeline', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const pipelineStack = new Stack(app, 'Pipeline', { env: { account, region: 'eu-west-1' } });
     const role = new iam.Role(pipelineStack, 'Ci', { assumedBy: new iam.AccountRootPrincipal(), roleName: PhysicalName.GENERATE_IF_NEEDED });
-    backend.grants.read(role);
+    return { app, backendStack, backend, pipelineStack, role };
+  }
+  const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+  test('a role of a stack in another account needs the key\'s ARN: KMS is not documented to evaluate kms:ResourceAliases for it', () => {
+    const { backend, role } = keyAndRole('222222222222');
+    expect(() => backend.grants.read(role)).toThrow(new RegExp([
+      'the grantee is in account 222222222222, in another stack than the backend, whose KMS key the backend made',
+      'which AWS does not document for a caller of another account',
+      'Give the key\'s ARN as `encryptionKeyArn`',
+    ].map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^]*')));
+  });
+
+  test('with encryptionKeyArn, that role\'s policy names the key by its ARN, the key policy names the role; no export', () => {
+    const { app, backend, role } = keyAndRole('222222222222');
+    backend.grants.read(role, { encryptionKeyArn: KEY_ARN });
     const assembly = app.synth();
     const keyPolicy = Object.values<any>(Template.fromJSON(assembly.getStackByName('Backend').template).findResources('AWS::KMS::Key'))[0]
       .Properties.KeyPolicy.Statement;
@@ -415,10 +432,81 @@ describe('grants into another stack', () => {
       Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*',
       Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, expect.stringMatching(/^:iam::222222222222:role\/pipeline/)]] } },
     }]));
-    const pipeline = JSON.stringify(assembly.getStackByName('Pipeline').template);
-    expect(pipeline).toContain('"kms:ResourceAliases":"alias/terraform-state-123456789012-eu-west-1"');
-    expect(pipeline).not.toContain('Fn::ImportValue');
+    const pipeline = Template.fromJSON(assembly.getStackByName('Pipeline').template);
+    const statements = Object.values<any>(pipeline.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((st) => st.Action === 'kms:Decrypt')).toEqual([{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY_ARN }]);
+    expect(JSON.stringify(pipeline.toJSON())).not.toContain('Fn::ImportValue');
     expect(JSON.stringify(assembly.getStackByName('Backend').template)).not.toContain('Export');
+  });
+
+  test.each<[string, string, string]>([
+    ['an alias ARN', 'arn:aws:kms:eu-west-1:123456789012:alias/terraform-state', '`encryptionKeyArn` must name the key, not an alias'],
+    ['a key of another account', 'arn:aws:kms:eu-west-1:999999999999:key/k', 'names a key of account 999999999999, but the backend is in account 123456789012'],
+    ['a key of another region', 'arn:aws:kms:us-east-1:123456789012:key/k', 'names a key in us-east-1, but the backend is in eu-west-1'],
+    ['not an ARN', 'k', '`encryptionKeyArn` must be a KMS key ARN such as'],
+  ])('encryptionKeyArn: %s is refused', (_name, arn, message) => {
+    const { backend, role } = keyAndRole();
+    expect(() => backend.grants.readWrite(role, { encryptionKeyArn: arn })).toThrow(message);
+  });
+
+  test('encryptionKeyArn is refused where the key\'s ARN is known: in the backend\'s stack, with a given key, without a key', () => {
+    const { backend, backendStack } = keyAndRole();
+    const local = new iam.Role(backendStack, 'Local', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => backend.grants.read(local, { encryptionKeyArn: KEY_ARN })).toThrow('the grantee is in the backend\'s own stack');
+    const app = new App();
+    const given = new TerraformStateBackend(new Stack(app, 'Given', { env: ENV }), 'Backend', {
+      encryptionKey: kms.Key.fromKeyArn(new Stack(app, 'Keys', { env: ENV }), 'Key', KEY_ARN),
+    });
+    const role = new iam.Role(new Stack(app, 'Pipeline', { env: ENV }), 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => given.grants.read(role, { encryptionKeyArn: KEY_ARN })).toThrow('the backend\'s key was given');
+    const plain = new TerraformStateBackend(new Stack(app, 'Plain', { env: ENV }), 'Backend', { bucketName: 'plain-state', lockTableName: 'plain-lock', discovery: false });
+    expect(() => plain.grants.read(role, { encryptionKeyArn: KEY_ARN })).toThrow('the backend has no customer-managed key');
+  });
+
+  describe('a grantee stack that runs cdk-nag\'s AwsSolutions pack stays clean', () => {
+    /** AwsSolutions findings (cdk-nag 2, as an Aspect) and violations (cdk-nag 3) in the pipeline stack. */
+    function findings(options: StateGrantOptions = {}) {
+      const v2 = keyAndRole();
+      v2.backend.grants.readWrite(v2.role, options);
+      v2.backend.grants.read(v2.role, { ...options, keyPattern: 'network/terraform.tfstate' });
+      Aspects.of(v2.pipelineStack).add(new AwsSolutionsChecks());
+      const annotations = Annotations.fromStack(v2.pipelineStack);
+      const nag2 = [...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-')), ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-'))]
+        .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+      const v3 = keyAndRole();
+      v3.backend.grants.readWrite(v3.role, options);
+      v3.backend.grants.read(v3.role, { ...options, keyPattern: 'network/terraform.tfstate' });
+      const pack = new AwsSolutionsChecksV3(v3.app);
+      Validations.of(v3.app).addPlugins(pack);
+      const nag3 = pack.validateScope(v3.pipelineStack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}: ${r.constructPath}`));
+      return { nag2, nag3, policy: v2.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource };
+    }
+
+    test('after a grant that names the key by its alias: the key/* finding is acknowledged, with the reason, and nothing else', () => {
+      const { nag2, nag3, policy } = findings();
+      expect(nag2).toEqual([]);
+      expect(nag3).toEqual([]);
+      expect(policy.getMetadata('cdk_nag').rules_to_suppress).toEqual([{
+        id: 'AwsSolutions-IAM5',
+        reason: `The backend's KMS key is named by its alias (kms:ResourceAliases = alias/${BUCKET}), which only that key carries: ` +
+          'its ID is not known to another stack without a cross-stack reference.',
+        applies_to: ['Resource::arn:<AWS::Partition>:kms:eu-west-1:123456789012:key/*'],
+      }]);
+    });
+
+    test('after a grant with encryptionKeyArn: no wildcard, nothing acknowledged', () => {
+      const { nag2, nag3, policy } = findings({ encryptionKeyArn: KEY_ARN });
+      expect([...nag2, ...nag3]).toEqual([]);
+      expect(policy.getMetadata('cdk_nag')).toBeUndefined();
+    });
+
+    test('the checks can fail: a wildcard the library did not acknowledge is still reported', () => {
+      const { nag2 } = findings({ keyPattern: 'apps/*' });
+      expect(nag2).toEqual([
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::terraform-state-123456789012-eu-west-1\/apps\/\*\]/),
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::terraform-state-123456789012-eu-west-1\/apps\/\*\.tflock\]/),
+      ]);
+    });
   });
 
   test('the discovery parameters are named by their names', () => {

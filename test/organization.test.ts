@@ -240,7 +240,55 @@ describe('TerraformStateBackendStackSet', () => {
   });
 });
 
+/** A request as the boundary's conditions see it. */
+interface Caller {
+  readonly orgId?: string;
+  readonly account?: string;
+  readonly service?: boolean;
+}
+
+/** IAM's wildcard match of an action against a pattern (`*` any run, `?` one character; case-insensitive). */
+function actionMatches(pattern: string, action: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 'i').test(action);
+}
+
+/**
+ * Whether any of `statements` (Deny statements with the boundary's condition
+ * operators only) denies `action` on `resource` to `caller`. Enough for the
+ * boundary, which is all it is used on: any other operator fails the test.
+ */
+function denied(statements: any[], action: string, resource: 'bucket' | 'object', caller: Caller): boolean {
+  const list = (v: unknown) => (Array.isArray(v) ? v : [v]) as any[];
+  return statements.filter((s) => s.Effect === 'Deny').some((s) => {
+    const inAction = s.Action !== undefined
+      ? list(s.Action).some((p) => actionMatches(p, action))
+      : !list(s.NotAction).some((p) => actionMatches(p, action));
+    const onResource = list(s.Resource).some((r) => JSON.stringify(r).includes('/*') === (resource === 'object'));
+    const context: Record<string, string | undefined> = {
+      'aws:PrincipalOrgID': caller.orgId, 'aws:PrincipalAccount': caller.account, 'aws:PrincipalIsAWSService': caller.service ? 'true' : 'false',
+    };
+    const holds = (operator: string, key: string, value: unknown) => {
+      const actual = context[key];
+      switch (operator) {
+        case 'StringNotEqualsIfExists': return actual === undefined || !list(value).includes(actual);
+        case 'StringNotEquals': return actual === undefined || !list(value).includes(actual);
+        case 'BoolIfExists': return actual === undefined || actual === value;
+        default: throw new Error(`the test's evaluator does not know ${operator}`);
+      }
+    };
+    const conditions = Object.entries<Record<string, unknown>>(s.Condition ?? {})
+      .every(([operator, keys]) => Object.entries(keys).every(([key, value]) => holds(operator, key, value)));
+    return inAction && onResource && conditions;
+  });
+}
+
 describe('organizationId', () => {
+  const outside = {
+    StringNotEqualsIfExists: { 'aws:PrincipalOrgID': ORG },
+    BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+  };
+
   test('an unresolved organizationId puts the deny statements under a condition: empty means no boundary', () => {
     const stack = new Stack(new App(), 'Stack', { env: ENV });
     const orgId = new CfnParameter(stack, 'OrgId', { type: 'String', default: '' });
@@ -261,25 +309,75 @@ describe('organizationId', () => {
     Principal: { AWS: '*' },
     Action: 's3:*',
     Resource: resources,
-    Condition: {
-      StringNotEqualsIfExists: { 'aws:PrincipalOrgID': ORG },
-      BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
-    },
+    Condition: outside,
   });
+  /** What the bucket boundary leaves to the bucket's account: the administration of the bucket's configuration. */
+  const ADMINISTRATION = ['s3:GetBucket*', 's3:PutBucket*', 's3:DeleteBucketPolicy', 's3:DeleteBucketWebsite',
+    's3:Get*Configuration', 's3:Put*Configuration', 's3:Delete*Configuration'];
 
   test('the state and log bucket policies deny principals outside the organization, but not AWS services', () => {
     const { stack, backend } = synth({ organizationId: ORG });
     const template = Template.fromStack(stack);
     for (const bucket of [backend.bucket, backend.logBucket!]) {
       const id = stack.getLogicalId(bucket.node.defaultChild as any);
+      const arn = { 'Fn::GetAtt': [id, 'Arn'] };
+      const { Action: _all, ...dataDeny } = denyOutside([arn, { 'Fn::Join': ['', [arn, '/*']] }]);
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: id },
-        PolicyDocument: { Statement: Match.arrayWith([denyOutside([{ 'Fn::GetAtt': [id, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*']] }])]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([{ ...dataDeny, NotAction: ADMINISTRATION }, {
+            Sid: 'DenyBucketAdministrationOutsideOrganizationAndAccount',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ADMINISTRATION,
+            Resource: arn,
+            Condition: { ...outside, StringNotEquals: { 'aws:PrincipalAccount': ENV.account } },
+          }]),
+        },
       });
     }
     // log delivery, a service principal, is still allowed
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Effect: 'Allow' })]) },
+    });
+  });
+
+  describe('what the bucket boundary denies', () => {
+    const statements = () => {
+      const { stack, backend } = synth({ organizationId: ORG });
+      const id = stack.getLogicalId(backend.bucket.node.defaultChild as any);
+      const policy = Object.values<any>(Template.fromStack(stack).findResources('AWS::S3::BucketPolicy'))
+        .find((p) => p.Properties.Bucket.Ref === id);
+      // The boundary's statements: those conditioned on the organization.
+      return policy.Properties.PolicyDocument.Statement.filter((st: any) => JSON.stringify(st.Condition ?? {}).includes('aws:PrincipalOrgID'));
+    };
+    /** Everything Terraform, tfstate-ops and an attacker do with state; `s3:RenameObject` stands for a data action S3 adds later. */
+    const DATA: Array<[string, 'bucket' | 'object']> = [
+      ['s3:GetObject', 'object'], ['s3:GetObjectVersion', 'object'], ['s3:PutObject', 'object'], ['s3:DeleteObject', 'object'],
+      ['s3:DeleteObjectVersion', 'object'], ['s3:PutObjectTagging', 'object'], ['s3:RestoreObject', 'object'],
+      ['s3:ReplicateObject', 'object'], ['s3:RenameObject', 'object'],
+      ['s3:ListBucket', 'bucket'], ['s3:ListBucketVersions', 'bucket'], ['s3:ListBucketMultipartUploads', 'bucket'], ['s3:DeleteBucket', 'bucket'],
+    ];
+    /** What CloudFormation calls to update and roll back the bucket and its policy, and what lifts the boundary. */
+    const ADMIN = ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketVersioning', 's3:GetBucketVersioning',
+      's3:PutEncryptionConfiguration', 's3:PutLifecycleConfiguration', 's3:PutReplicationConfiguration', 's3:PutBucketLogging',
+      's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls', 's3:PutBucketTagging', 's3:GetBucketTagging', 's3:GetEncryptionConfiguration'];
+    const member = { orgId: ORG, account: ENV.account };
+    const ownAccountOutside = { orgId: 'o-zzzzzzzzzz', account: ENV.account };
+    const stranger = { orgId: 'o-zzzzzzzzzz', account: '999999999999' };
+
+    test.each(DATA)('%s stays denied to every principal outside the organization, of this account or not', (action, resource) => {
+      const s = statements();
+      expect([denied(s, action, resource, ownAccountOutside), denied(s, action, resource, stranger), denied(s, action, resource, {})])
+        .toEqual([true, true, true]);
+      expect(denied(s, action, resource, member)).toBe(false);
+      expect(denied(s, action, resource, { service: true })).toBe(false);
+    });
+
+    test.each(ADMIN)('%s is left to the bucket\'s own account outside the organization (a wrong ID, a move), denied to other accounts', (action) => {
+      const s = statements();
+      expect([denied(s, action, 'bucket', ownAccountOutside), denied(s, action, 'bucket', member)]).toEqual([false, false]);
+      expect([denied(s, action, 'bucket', stranger), denied(s, action, 'bucket', {})]).toEqual([true, true]);
     });
   });
 

@@ -11,6 +11,7 @@ import {
   TerraformStateBackendProps,
   TerraformStateBackendStack,
 } from '../lib';
+import { synthErrors } from './support/synth-errors';
 
 const BACKEND_ACCOUNT = '111111111111';
 const PIPELINE_ACCOUNT = '222222222222';
@@ -183,9 +184,9 @@ describe('fromBackendAttributes', () => {
     expect(imported.region).toBe(REGION);
   });
 
-  test('refuses bad attributes, all at once, naming each', () => {
+  test('reports bad attributes as one error annotation on the import, as the constructor does, naming each', () => {
     const stack = new Stack(new App(), 'P');
-    expect(() => TerraformStateBackend.fromBackendAttributes(stack, 'Backend', {
+    const backend = TerraformStateBackend.fromBackendAttributes(stack, 'Backend', {
       bucketName: 'Bad_Bucket',
       account: '1234',
       region: 'Ireland',
@@ -193,11 +194,19 @@ describe('fromBackendAttributes', () => {
       lockTableName: 'terraform-lock',
       encryption: StateEncryption.KMS,
       stateKey: '/x',
-    })).toThrow(new RegExp([
+    });
+    const errors = synthErrors(stack);
+    expect(errors).toMatch(new RegExp(['[Error at /P/Backend] Invalid props for P/Backend:',
       '`bucketName` may contain only', '`region` must be an AWS region name', '`account` must be a 12-digit AWS account ID, got "1234"',
       '`stateKey` must not start or end with "/"', '`lockTableName` is set to "terraform-lock", but `locking` is S3_LOCKFILE',
       '`encryption` is KMS, but `encryptionKey` is not set',
     ].map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^]*')));
+    expect(errors.match(/\[Error at /g)).toHaveLength(1);
+    // Nothing is imported; the grants and the rendering throw the same message.
+    expect(backend.node.children).toHaveLength(0);
+    const role = new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => backend.grants.read(role)).toThrow('`bucketName` may contain only');
+    expect(() => backend.renderBackendBlock()).toThrow('the backend\'s props are invalid');
   });
 
   test('discoveryRead() without a discoveryPrefix is a programming error', () => {
@@ -243,8 +252,11 @@ describe('fromDiscovery', () => {
     expect(JSON.stringify(rolePolicy(stack))).toContain('kms:Decrypt');
   });
 
-  test('refuses a bad prefix', () => {
-    expect(() => discovered({ prefix: 'tf' })).toThrow('`prefix` must start and end with "/"');
+  test('reports a bad prefix as an error annotation on the import, and reads no parameter', () => {
+    const { stack, backend } = discovered({ prefix: 'tf' });
+    expect(synthErrors(stack)).toContain('[Error at /Pipeline/Backend] Invalid props for Pipeline/Backend:\n  - `prefix` must start and end with "/"');
+    expect(ssmParameters(stack)).toEqual([]);
+    expect(() => backend.backendConfig()).toThrow('the backend\'s props are invalid');
   });
 });
 

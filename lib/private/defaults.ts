@@ -94,15 +94,27 @@ export function stateKeyAlias(bucketName: string): string {
   return `alias/${Token.isUnresolved(bucketName) ? bucketName : bucketName.replace(/\./g, '-')}`;
 }
 
+/** The kinds of bucket name a replica and the backends replicating into it claim, which may be the same name. */
+export const REPLICA_BUCKET = 'replica bucket';
+export const REPLICATION_DESTINATION = 'replication destination';
+
 /**
  * The fixed physical names a backend with `settings` has: the bucket, the
  * lock table, the key's alias (when it makes a key) and the discovery
- * parameters.
+ * parameters; and, with replication, the bucket it replicates into (which only
+ * the replica of that name may share).
  */
-export function backendNames(settings: BackendSettings, makesKey: boolean): ClaimedName[] {
+export function backendNames(settings: BackendSettings, makesKey: boolean, replicationDestination?: string): ClaimedName[] {
   const names: ClaimedName[] = [{
     what: 'state bucket', prop: 'bucketName', name: settings.bucketName, global: true, scope: 'bucket names are global',
   }];
+  if (replicationDestination !== undefined) {
+    names.push({
+      what: REPLICATION_DESTINATION, prop: 'replication.bucketName', name: replicationDestination, global: true, sharedWith: [REPLICA_BUCKET],
+      scope: 'two backends replicating into one bucket mix their state there (the same keys overwrite each other, ' +
+        'and its version lifecycle counts the versions of both), and a bucket that holds state must not receive replicas',
+    });
+  }
   if (settings.lockTableName !== undefined) {
     names.push({ what: 'lock table', prop: 'lockTableName', name: settings.lockTableName, scope: 'table names are unique per account and region' });
   }

@@ -1,10 +1,10 @@
-import { CfnCondition, Fn, Token } from 'aws-cdk-lib';
+import { CfnCondition, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ConditionalPolicyStatement } from './conditional-statement';
-import { KEY_USE_ACTIONS } from './perms';
+import { BUCKET_ADMINISTRATION_ACTIONS, KEY_USE_ACTIONS } from './perms';
 
 /**
  * Internal: the deny statements that protect state history and keep state
@@ -63,18 +63,35 @@ function outsideOrganization(organizationId: string): Record<string, Record<stri
 }
 
 /**
- * Denies every request to `bucket` from a principal outside the organization.
+ * Denies principals outside the organization every request to `bucket` and its
+ * objects except the administration of the bucket's configuration
+ * (`BUCKET_ADMINISTRATION_ACTIONS`), and denies them that too unless they are
+ * of the bucket's own account. So every read, write, listing and deletion of
+ * objects and versions stays denied outside the organization (a data action S3
+ * adds later too: `NotAction`), while after a move to another organization, or
+ * with a wrong `organizationId`, the account's own principals (CloudFormation's
+ * role among them) can still update, roll back and lift the policy; before,
+ * `s3:*` denied them `PutBucketPolicy` and only the root user could.
  * AWS service principals (S3 log delivery) are exempt; replication runs under a
  * role of the account, which is inside.
  */
 function denyOutsideOrganization(bucket: s3.Bucket, organizationId: string, when?: CfnCondition): void {
+  const outside = outsideOrganization(organizationId);
   bucket.addToResourcePolicy(statement(when, {
     sid: 'DenyOutsideOrganization',
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
-    actions: ['s3:*'],
+    notActions: BUCKET_ADMINISTRATION_ACTIONS,
     resources: [bucket.bucketArn, bucket.arnForObjects('*')],
-    conditions: outsideOrganization(organizationId),
+    conditions: outside,
+  }));
+  bucket.addToResourcePolicy(statement(when, {
+    sid: 'DenyBucketAdministrationOutsideOrganizationAndAccount',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: BUCKET_ADMINISTRATION_ACTIONS,
+    resources: [bucket.bucketArn],
+    conditions: { ...outside, StringNotEquals: { 'aws:PrincipalAccount': Stack.of(bucket).account } },
   }));
 }
 

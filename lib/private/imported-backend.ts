@@ -11,13 +11,17 @@ import { tableArn } from './arns';
 import { BackendFacts, factsOf } from './backend-facts';
 import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_LOCK_TABLE_NAME, DEFAULT_STATE_KEY } from './defaults';
 import { discoveredValue } from './discovery';
-import { discoveryImportFaults, importFaults, throwIfFaults } from './validate';
+import { discoveryImportFaults, importFaults, reportFaults } from './validate';
 
 /**
  * Internal: a backend this app did not make, known by its names. Its bucket,
  * table and key are imported (`fromBucketAttributes`, `fromTableArn`), so that
  * a grant to a principal of another account knows the backend's account; their
  * resource policies are not this app's, and stay as they are.
+ *
+ * Bad attributes are reported as the constructor reports bad props: one error
+ * annotation on the import, listing every fault; nothing is imported, and its
+ * grants and rendering throw the same message.
  */
 class ImportedTerraformStateBackend extends TerraformStateBackendBase {
   public readonly bucketName: string;
@@ -31,12 +35,14 @@ class ImportedTerraformStateBackend extends TerraformStateBackendBase {
   public readonly workspaceKeyPrefix?: string;
   public readonly grants: StateGrants;
   /** @internal */
-  protected readonly _facts: BackendFacts;
+  protected readonly _facts?: BackendFacts;
 
   /**
    * @param encryptionKeyArn the key's ARN, when `attrs` has no key (from discovery)
+   * @param optionFaults faults of the options `attrs` were made from (from
+   * discovery); when there are any, `attrs` are placeholders and are not judged
    */
-  constructor(scope: Construct, id: string, attrs: TerraformStateBackendAttributes, encryptionKeyArn?: string) {
+  constructor(scope: Construct, id: string, attrs: TerraformStateBackendAttributes, encryptionKeyArn?: string, optionFaults: string[] = []) {
     super(scope, id);
     const stack = Stack.of(this);
     this.bucketName = attrs.bucketName;
@@ -45,10 +51,15 @@ class ImportedTerraformStateBackend extends TerraformStateBackendBase {
     this.locking = attrs.locking ?? LockingMode.DYNAMODB;
     this.encryption = attrs.encryption ?? (attrs.encryptionKey ? StateEncryption.KMS : StateEncryption.S3_MANAGED);
     this.lockTableName = this.locking === LockingMode.S3_LOCKFILE ? undefined : attrs.lockTableName ?? DEFAULT_LOCK_TABLE_NAME;
-    this.encryptionKey = encryptionKeyArn !== undefined ? kms.Key.fromKeyArn(this, 'Key', encryptionKeyArn) : attrs.encryptionKey;
     this.stateKey = attrs.stateKey ?? DEFAULT_STATE_KEY;
     this.workspaceKeyPrefix = attrs.workspaceKeyPrefix;
-    throwIfFaults(this.node.path, importFaults({ ...attrs, encryptionKey: this.encryptionKey }, this.locking, this.encryption));
+    const rejected = reportFaults(this, optionFaults.length > 0 ? optionFaults
+      : importFaults(attrs, this.locking, this.encryption, attrs.encryptionKey !== undefined || encryptionKeyArn !== undefined));
+    if (rejected !== undefined) {
+      this.grants = StateGrants._rejecting(rejected);
+      return;
+    }
+    this.encryptionKey = encryptionKeyArn !== undefined ? kms.Key.fromKeyArn(this, 'Key', encryptionKeyArn) : attrs.encryptionKey;
 
     const place = { account: this.account, region: this.region };
     const bucket = s3.Bucket.fromBucketAttributes(this, 'Bucket', { bucketName: this.bucketName, ...place });
@@ -73,19 +84,21 @@ export function importBackendFromDiscovery(scope: Construct, id: string, options
   const prefix = options.prefix ?? DEFAULT_DISCOVERY_PREFIX;
   const locking = options.locking ?? LockingMode.DYNAMODB;
   const encryption = options.encryption ?? StateEncryption.S3_MANAGED;
-  throwIfFaults(`${scope.node.path}/${id}`, discoveryImportFaults(options));
+  const faults = discoveryImportFaults(options);
+  // With bad options, no parameter is read: the import reports the faults and imports nothing.
+  const discovered = (name: Parameters<typeof discoveredValue>[2]) => (faults.length > 0 ? '' : discoveredValue(scope, prefix, name));
   const stack = Stack.of(scope);
   return new ImportedTerraformStateBackend(scope, id, {
-    bucketName: discoveredValue(scope, prefix, 'bucket'),
+    bucketName: discovered('bucket'),
     // The parameters are read in the importing stack's account and region,
     // so that is where the backend is (and `region` there names it, too).
     account: stack.account,
     region: stack.region,
     locking,
-    lockTableName: locking === LockingMode.S3_LOCKFILE ? undefined : discoveredValue(scope, prefix, 'lockTable'),
+    lockTableName: locking === LockingMode.S3_LOCKFILE ? undefined : discovered('lockTable'),
     encryption,
     stateKey: options.stateKey,
     workspaceKeyPrefix: options.workspaceKeyPrefix,
     discoveryPrefix: prefix,
-  }, encryption === StateEncryption.KMS ? discoveredValue(scope, prefix, 'kmsKeyArn') : undefined);
+  }, encryption === StateEncryption.KMS ? discovered('kmsKeyArn') : undefined, faults);
 }

@@ -31,13 +31,12 @@ export function acknowledgeNagRules(resource: IConstruct, rules: NagAcknowledgem
   if (!cfn || !CfnResource.isCfnResource(cfn)) {
     throw new Error(`Cannot acknowledge cdk-nag rules on ${resource.node.path}: it has no CloudFormation resource`);
   }
-  const existing = cfn.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-  cfn.addMetadata('cdk_nag', {
-    rules_to_suppress: [
-      ...existing,
-      ...rules.map((r) => ({ id: r.id, reason: r.reason, ...(r.appliesTo ? { applies_to: r.appliesTo } : {}) })),
-    ],
-  });
+  const existing: Array<{ id: string; applies_to?: string[] }> = cfn.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
+  const same = (a: { id: string; applies_to?: string[] }, b: { id: string; applies_to?: string[] }) =>
+    a.id === b.id && JSON.stringify(a.applies_to) === JSON.stringify(b.applies_to);
+  const added = rules.map((r) => ({ id: r.id, reason: r.reason, ...(r.appliesTo ? { applies_to: r.appliesTo } : {}) }))
+    .filter((r) => !existing.some((e) => same(e, r)));
+  cfn.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added] });
   Validations.of(cfn).acknowledge(...rules.flatMap((r) => (r.appliesTo
     ? r.appliesTo.map((finding) => ({ id: `${r.id}[${finding}]`, reason: r.reason }))
     : [{ id: r.id, reason: r.reason }])));
@@ -67,4 +66,24 @@ export function nagFindingText(scope: IConstruct, value: string): string {
     return JSON.stringify(node);
   };
   return visit(Stack.of(scope).resolve(value));
+}
+
+/**
+ * Acknowledges `rules` on the inline IAM policies of `principal` (a role's
+ * `DefaultPolicy`, an imported role's `Policy`), where a grant to it adds its
+ * statements and cdk-nag reports them. `appliesTo` holds the values (ARNs)
+ * as the grant put them, resolved here in the policy's stack; granular, so
+ * that nothing else in the policy is acknowledged. (A grant's own dependable
+ * is no help: a role fills it only when it is synthesized.)
+ */
+export function acknowledgeOnPrincipalPolicies(principal: IConstruct, rules: NagAcknowledgement[]): void {
+  for (const child of principal.node.children) {
+    const cfn = child.node.defaultChild;
+    if (cfn === undefined || !CfnResource.isCfnResource(cfn) || cfn.cfnResourceType !== 'AWS::IAM::Policy') {
+      continue;
+    }
+    acknowledgeNagRules(cfn, rules.map((r) => ({
+      ...r, appliesTo: r.appliesTo?.map((value) => `Resource::${nagFindingText(cfn, value)}`),
+    })));
+  }
 }

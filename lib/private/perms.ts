@@ -58,6 +58,24 @@ export const DISCOVERY_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters'];
  */
 export const KEY_USE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant'];
 
+/**
+ * The administration of a bucket's own configuration, which the organization
+ * boundary leaves to the bucket's account: its policy, and every setting
+ * CloudFormation reads and writes when it creates, updates or rolls back a
+ * bucket (versioning, encryption, lifecycle, logging, replication, public
+ * access block, ownership controls, tags, ...). IAM names these
+ * `s3:GetBucket*`, `s3:PutBucket*`, `s3:DeleteBucketPolicy`,
+ * `s3:DeleteBucketWebsite` and `s3:Get`/`Put`/`Delete<Something>Configuration`
+ * (`PutEncryptionConfiguration`, `PutLifecycleConfiguration`,
+ * `PutReplicationConfiguration`, ...; removing a configuration is mostly its
+ * `Put...` action). Checked against the 168 S3 actions cfn-lint 1.51 knows:
+ * these patterns match 51, all of them bucket (or Storage Lens)
+ * configuration; not `s3:DeleteBucket` itself, nor any action on objects,
+ * their versions, their tags or the bucket's listing.
+ */
+export const BUCKET_ADMINISTRATION_ACTIONS = ['s3:GetBucket*', 's3:PutBucket*', 's3:DeleteBucketPolicy', 's3:DeleteBucketWebsite',
+  's3:Get*Configuration', 's3:Put*Configuration', 's3:Delete*Configuration'];
+
 /** What the replication role reads on the source bucket. */
 export const REPLICATION_SOURCE_BUCKET_ACTIONS = ['s3:GetReplicationConfiguration', 's3:ListBucket'];
 

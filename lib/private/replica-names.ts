@@ -1,16 +1,27 @@
 import { Aws } from 'aws-cdk-lib';
+import { stateKeyAlias } from './defaults';
 
 /**
  * Internal: the names a backend and its replica both derive, so that neither
- * needs a cross-stack reference to the other.
+ * needs a cross-stack reference to the other. Each derives from the source
+ * (state) bucket's name, which is global, so every backend's replica is its
+ * own: a replica shared by two backends would mix their state (the same keys
+ * overwrite each other, a delete marker of one hides the other's object, and
+ * the version lifecycle counts the versions of both).
  */
 
-/** The alias of the replica key; the backend finds the key by it in the replica region. */
-export const REPLICA_KEY_ALIAS = 'alias/terraform-state-replica';
+/** The replica bucket's default name, from the name of the bucket that replicates into it. */
+export function replicaBucketName(sourceBucketName: string): string {
+  return `${sourceBucketName}-replica`;
+}
 
-/** The replica bucket's default name: the backend derives the same name. */
-export function replicaBucketName(account: string, region: string): string {
-  return `terraform-state-replica-${account}-${region}`;
+/**
+ * The alias of the replica key, from the replica bucket's name (`alias/<name>`,
+ * dots made dashes): unique per replica, and the backend finds the key by it in
+ * the replica region.
+ */
+export function replicaKeyAlias(replicaBucket: string): string {
+  return stateKeyAlias(replicaBucket);
 }
 
 /**

@@ -2,7 +2,7 @@ import { Duration, IResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { StateEncryption } from '../state-settings';
+import { LockFileTag, StateEncryption } from '../state-settings';
 import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN, INCOMPLETE_UPLOAD_DAYS, stateKeyAlias } from './defaults';
 
 /**
@@ -26,21 +26,42 @@ export function hardenedBucketProps(removalPolicy: RemovalPolicy): s3.BucketProp
 export interface VersionRetention {
   readonly noncurrentVersionExpiration?: Duration;
   readonly noncurrentVersionsToRetain?: number;
+  readonly lockFileTag?: LockFileTag;
 }
 
 /**
  * Noncurrent versions expire after the given time, except the newest N, which
- * are always kept; delete markers left alone (unlocked `.tflock` files) go;
- * incomplete multipart uploads are aborted after 7 days.
+ * are always kept; incomplete multipart uploads are aborted after 7 days; an
+ * expired object delete marker goes.
+ *
+ * S3 removes an expired object delete marker only when no noncurrent version
+ * of its object remains. A lock file (`<state path>.tflock`) gets a version
+ * and a delete marker on every locked run, and this rule keeps the newest N of
+ * its versions for good: those versions and its last delete marker stay, and
+ * every other version and marker stays `noncurrentVersionExpiration` long.
+ * Lifecycle filters take prefixes and tags, not suffixes (Terraform issue
+ * #36445). With `lockFileTag` (OpenTofu's `lock_tags`), a second rule expires
+ * the tagged lock-file versions a day after they become noncurrent (of two
+ * overlapping expirations S3 applies the shorter); it cannot remove delete
+ * markers (they carry no tags, and a rule with a tag filter may not use
+ * `ExpiredObjectDeleteMarker` or `AbortIncompleteMultipartUpload`).
  */
 export function stateLifecycleRules(retention: VersionRetention): s3.LifecycleRule[] {
-  return [{
+  const rules: s3.LifecycleRule[] = [{
     id: 'KeepRecentStateVersions',
     noncurrentVersionExpiration: retention.noncurrentVersionExpiration ?? Duration.days(DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS),
     noncurrentVersionsToRetain: retention.noncurrentVersionsToRetain ?? DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN,
     expiredObjectDeleteMarker: true,
     abortIncompleteMultipartUploadAfter: Duration.days(INCOMPLETE_UPLOAD_DAYS),
   }];
+  if (retention.lockFileTag) {
+    rules.push({
+      id: 'ExpireTaggedLockFileVersions',
+      tagFilters: { [retention.lockFileTag.key]: retention.lockFileTag.value },
+      noncurrentVersionExpiration: Duration.days(1),
+    });
+  }
+  return rules;
 }
 
 /** A key made for state, and its alias (which must follow the key's removal policy). */

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from '../state-settings';
 import type {
@@ -9,6 +9,7 @@ import type {
 import type { TerraformStateBackendStackSetProps } from '../terraform-state-backend-stack-set';
 import type { TerraformStateReplicaProps } from '../terraform-state-replica';
 import type { BackendSettings } from './defaults';
+import { replicaBucketName } from './replica-names';
 import { ORGANIZATION_ID_REGEX, REGION_REGEX } from './template-parameters';
 
 /**
@@ -194,6 +195,36 @@ export function regionFaults(prop: string, region: string): string[] {
 }
 
 /**
+ * Faults of the ARN of a KMS key (`arn:<partition>:kms:<region>:<account>:key/<id>`)
+ * that must belong to `account` and `region` (when both sides are known). An
+ * alias ARN is refused: in an IAM policy's `Resource` it governs the alias,
+ * not the key.
+ */
+export function kmsKeyArnFaults(prop: string, arn: string, account: string, region: string): string[] {
+  if (Token.isUnresolved(arn)) {
+    return [];
+  }
+  const at = `\`${prop}\``;
+  const match = /^arn:aws(?:-[a-z]+)*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/.exec(arn);
+  if (!match) {
+    return [`${at} must be a KMS key ARN such as "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", got ${show(arn)}`];
+  }
+  const [, arnRegion, arnAccount, kind] = match;
+  if (kind === 'alias') {
+    return [`${at} must name the key, not an alias: in an IAM policy's Resource an alias ARN governs only the alias; ` +
+      `give the key's ARN (".../key/<key id>", from \`aws kms describe-key --key-id alias/...\`), got ${show(arn)}`];
+  }
+  const faults: string[] = [];
+  if (!Token.isUnresolved(account) && arnAccount !== account) {
+    faults.push(`${at} names a key of account ${arnAccount}, but the backend is in account ${account}: ${show(arn)}`);
+  }
+  if (!Token.isUnresolved(region) && arnRegion !== region) {
+    faults.push(`${at} names a key in ${arnRegion}, but the backend is in ${region}: ${show(arn)}`);
+  }
+  return faults;
+}
+
+/**
  * Faults of an AWS Organizations organization ID: `o-` and 10 to 32 lowercase
  * letters or digits.
  */
@@ -318,6 +349,27 @@ export function dataProtectionFaults(props: DataProtectionOptions, at = ''): str
   if (props.organizationId !== undefined) {
     faults.push(...organizationIdFaults(`${at}organizationId`, props.organizationId));
   }
+  if (props.lockFileTag !== undefined) {
+    faults.push(...objectTagFaults(`${at}lockFileTag`, props.lockFileTag.key, props.lockFileTag.value));
+  }
+  return faults;
+}
+
+/**
+ * Faults of an S3 object tag: a key of 1 to 128 characters not starting with
+ * `aws:`, a value of up to 256, both of letters, digits, spaces and `_.:/=+-@`.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
+ */
+export function objectTagFaults(prop: string, key: string, value: string): string[] {
+  const faults: string[] = [];
+  const allowed = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
+  if (!Token.isUnresolved(key) && (key.length < 1 || key.length > 128 || !allowed.test(key) || key.toLowerCase().startsWith('aws:'))) {
+    faults.push(`\`${prop}.key\` must be 1 to 128 letters, digits, spaces or "_.:/=+-@", not starting with "aws:", got ${show(key)}`);
+  }
+  if (!Token.isUnresolved(value) && (value.length > 256 || !allowed.test(value))) {
+    faults.push(`\`${prop}.value\` must be up to 256 letters, digits, spaces or "_.:/=+-@", got ${show(value)}`);
+  }
   return faults;
 }
 
@@ -360,6 +412,9 @@ export function backendFaults(props: TerraformStateBackendProps, settings: Backe
     }
     if (props.replication.bucketName !== undefined) {
       faults.push(...bucketNameFaults(`${at}replication.bucketName`, props.replication.bucketName));
+    } else {
+      faults.push(...derivedReplicaNameFaults(`${at}replication.bucketName`, `${at}bucketName`, settings.bucketName,
+        'and the same name as the replica\'s `bucketName`'));
     }
     if (encryption === StateEncryption.KMS_MANAGED) {
       faults.push(`${p('replication')} is set, but ${p('encryption')} is KMS_MANAGED, whose aws/s3 key cannot be opened to the replication role; use KMS or S3_MANAGED`);
@@ -384,16 +439,51 @@ export function backendFaults(props: TerraformStateBackendProps, settings: Backe
 }
 
 /**
+ * Faults of the replica bucket name derived from a source bucket's,
+ * `<source>-replica`: only its length can break S3's rules, when the source's
+ * name has more than 55 characters.
+ *
+ * @param prop the prop that sets the replica's name instead
+ * @param sourceProp the prop the name derives from
+ * @param also what else to set, for the message
+ */
+function derivedReplicaNameFaults(prop: string, sourceProp: string, sourceBucketName: string, also: string): string[] {
+  const derived = replicaBucketName(sourceBucketName);
+  return bucketNameFaults(prop, derived).map((fault) =>
+    `${fault} (the default, \`${sourceProp}\` and "-replica"): give \`${prop}\` a name of at most 63 characters, ${also}`);
+}
+
+/**
  * Faults of a `TerraformStateReplica`'s props.
  *
- * @param bucketName the replica bucket's name, given or derived
+ * @param stack the replica's stack, to tell what a `sourceBucketName` resolves to there
  */
-export function replicaFaults(props: TerraformStateReplicaProps, bucketName: string): string[] {
-  return [
+export function replicaFaults(props: TerraformStateReplicaProps, stack: Stack): string[] {
+  const faults = [
     ...enumFaults('encryption', props.encryption, ReplicaEncryption),
-    ...bucketNameFaults('bucketName', bucketName),
+    ...(props.bucketName === undefined ? [] : bucketNameFaults('bucketName', props.bucketName)),
     ...dataProtectionFaults(props),
   ];
+  const source = props.sourceBucketName;
+  if (source === undefined && props.bucketName === undefined) {
+    faults.push('`sourceBucketName` or `bucketName` must be set: the replica bucket is named after the state bucket that replicates ' +
+      'into it (`<sourceBucketName>-replica`), so that every backend\'s replica is its own. The default of earlier versions, ' +
+      'terraform-state-replica-<account>-<region>, was one bucket for every backend of the account replicating into this region, ' +
+      'which mixes their state there. Give `sourceBucketName` (the backend\'s `bucketName`) for a new replica; to keep a replica ' +
+      'deployed with that default, into which only one backend replicates, give its name as `bucketName` (and the same as the ' +
+      'backend\'s `replication.bucketName`)');
+  } else if (source !== undefined && props.bucketName !== undefined) {
+    faults.push(`\`sourceBucketName\` is set to ${show(source)}, but \`bucketName\` names the replica bucket, so it would not be ` +
+      'used: drop one of them');
+  } else if (source !== undefined && JSON.stringify(stack.resolve(source)).includes('"AWS::Region"')) {
+    faults.push('`sourceBucketName` refers to the AWS::Region pseudo parameter, which in the replica\'s stack is the replica\'s region, ' +
+      'not the backend\'s (the name of a backend in an environment-agnostic stack is built from it): give the backend\'s region ' +
+      'literally, e.g. `terraform-state-${Aws.ACCOUNT_ID}-eu-west-1`, or the backend\'s stack an `env`');
+  } else if (source !== undefined) {
+    faults.push(...bucketNameFaults('sourceBucketName', source),
+      ...derivedReplicaNameFaults('bucketName', 'sourceBucketName', source, 'and the same name as the backend\'s `replication.bucketName`'));
+  }
+  return faults;
 }
 
 /** The props a StackSet's backend cannot take, and why. */
@@ -453,8 +543,10 @@ export function stackSetFaults(props: TerraformStateBackendStackSetProps, backen
  *
  * @param locking the locking mode they resolve to
  * @param encryption the encryption they resolve to
+ * @param hasKey whether the import knows its key (given, or read from discovery)
  */
-export function importFaults(attrs: TerraformStateBackendAttributes, locking: LockingMode, encryption: StateEncryption): string[] {
+export function importFaults(attrs: TerraformStateBackendAttributes, locking: LockingMode, encryption: StateEncryption,
+  hasKey = attrs.encryptionKey !== undefined): string[] {
   const faults = [
     ...enumFaults('locking', attrs.locking, LockingMode),
     ...enumFaults('encryption', attrs.encryption, StateEncryption),
@@ -472,10 +564,10 @@ export function importFaults(attrs: TerraformStateBackendAttributes, locking: Lo
       faults.push(`\`lockTableName\` is set to ${show(attrs.lockTableName)}, but \`locking\` is S3_LOCKFILE, which uses no table`);
     }
   }
-  if (attrs.encryptionKey && encryption !== StateEncryption.KMS) {
+  if (hasKey && encryption !== StateEncryption.KMS) {
     faults.push(`\`encryptionKey\` is set, but \`encryption\` is ${encryption}; a customer-managed key needs StateEncryption.KMS`);
   }
-  if (!attrs.encryptionKey && encryption === StateEncryption.KMS) {
+  if (!hasKey && encryption === StateEncryption.KMS) {
     faults.push('`encryption` is KMS, but `encryptionKey` is not set; Terraform must name the key in `kms_key_id`, and grants need it');
   }
   return faults;

@@ -12,15 +12,19 @@
  *
  * What moto cannot prove: IAM evaluation (nothing runs with a narrowed role), the
  * bucket policy, public access block and versioning (moto's CloudFormation does not
- * apply them), and KMS itself: moto stores the key ID with the object but encrypts
- * nothing, and answers DescribeKey on a CloudFormation-made key with a 500. What it
- * does prove: which encryption headers Terraform sends, which lock objects and items
- * it writes, and S3's `If-None-Match: *` (412) on the lock file.
+ * apply them), S3's lifecycle rules (moto does not run them), and KMS itself: moto
+ * stores the key ID with the object but encrypts nothing, and answers DescribeKey on
+ * a CloudFormation-made key with a 500. What it does prove: which encryption headers
+ * Terraform sends, which lock objects and items it writes, S3's `If-None-Match: *`
+ * (412) on the lock file, and what locked runs leave of a lock file in a versioned
+ * bucket (the test turns on the versioning the S3_LOCKFILE stack's template asks for,
+ * with the SDK, before any scenario runs on that bucket).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { LockingMode, TerraformStateBackendStack } from '../../lib';
 import { cdk, E2E_REGION, REPO_ROOT } from '../support/cdk-cli';
@@ -57,6 +61,23 @@ interface Migration {
   readonly durationMs: number;
 }
 
+/** What a lock file holds in a versioned bucket: its versions and delete markers, and which is current. */
+interface LockFileVersions {
+  readonly versions: number;
+  readonly deleteMarkers: number;
+  readonly latestIsDeleteMarker: boolean;
+}
+
+/** 7c. What each locked run leaves of one lock file: counted after `init`, then after each `apply`. */
+interface LockFileHistory {
+  readonly counts: LockFileVersions[];
+  readonly applies: ProcessResult[];
+  readonly durationMs: number;
+}
+
+/** The locked runs of 7c. */
+const LOCKED_RUNS = 3;
+
 // Tests await scenarios that beforeAll started side by side; on a loaded machine they can take a while.
 jest.setTimeout(90_000);
 
@@ -74,6 +95,7 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
   const runs = new ScenarioRuns();
   const timings = runs.timings;
   let lockfileRun: Promise<Contention>;
+  let lockFileRun: Promise<LockFileHistory>;
   let bothRun: Promise<Contention>;
   let migration: Promise<Migration>;
 
@@ -114,6 +136,29 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
       backendConfig: config,
       emulatorConfig: emulatorBackendConfig({ s3: moto.endpoint, dynamodb: moto.endpoint, sts: moto.endpoint }),
     };
+  }
+
+  /** The versions and delete markers of the object `key` (exactly; not of keys that merely start with it). */
+  async function lockFileVersions(b: Backend, key: string): Promise<LockFileVersions> {
+    const listed = await b.s3.send(new ListObjectVersionsCommand({ Bucket: b.bucket, Prefix: key }));
+    const versions = (listed.Versions ?? []).filter((v) => v.Key === key);
+    const markers = (listed.DeleteMarkers ?? []).filter((m) => m.Key === key);
+    if (listed.IsTruncated) throw new Error(`${b.label}: more versions of ${key} than one page`);
+    return { versions: versions.length, deleteMarkers: markers.length, latestIsDeleteMarker: markers.some((m) => m.IsLatest) };
+  }
+
+  /** 7c. LOCKED_RUNS applies on their own state key, counting what they leave of its lock file. */
+  async function lockFileHistory(b: Backend, key: string): Promise<LockFileHistory> {
+    const t0 = Date.now();
+    const [runner] = runners(b, 'lockfile-history', ['runner'], [`key=${key}`]);
+    must(await runner.init());
+    const counts = [await lockFileVersions(b, `${key}.tflock`)];
+    const applies: ProcessResult[] = [];
+    for (let i = 1; i <= LOCKED_RUNS; i++) {
+      applies.push(must(await runner.apply({ run: `run-${i}` })));
+      counts.push(await lockFileVersions(b, `${key}.tflock`));
+    }
+    return { counts, applies, durationMs: Date.now() - t0 };
   }
 
   /** 9. DYNAMODB -> DYNAMODB_AND_S3_LOCKFILE -> S3_LOCKFILE on one bucket, as the README says. */
@@ -200,7 +245,10 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
       expected[id] = evaluated;
       backends[id] = backendOf(id, stack, published);
     }
+    // The versioning the S3_LOCKFILE stack's template asks for, which moto's CloudFormation does not apply.
+    await aws.s3.send(new PutBucketVersioningCommand({ Bucket: backends[LOCKFILE_KMS].bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     lockfileRun = runs.begin('7a-8-lockfile-kms', contention(backends[LOCKFILE_KMS], KEY));
+    lockFileRun = runs.begin('7c-lockfile-versions', lockFileHistory(backends[LOCKFILE_KMS], 'lock-history/terraform.tfstate'));
     bothRun = runs.begin('7b-8-both-kms-managed', contention(backends[BOTH_KMS_MANAGED], KEY));
     migration = runs.begin('9-8-migration', migrate());
   }, 150_000);
@@ -232,6 +280,15 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     must(r.waiter, [r.held.item?.ID ?? r.held.file!.ID]);
     expect(recordedRun(r.finalState)).toBe('waiter');
     expect(r.after.file).toBeUndefined();
+  });
+
+  test(`7c. S3_LOCKFILE, versioned: every locked run leaves one version and one delete marker of the lock file (${LOCKED_RUNS} runs)`, async () => {
+    const r = await lockFileRun;
+    // `init` takes no lock; each apply then adds exactly one version (its lock) and one
+    // delete marker (its unlock), which stays current. Nothing here removes them: in S3,
+    // the construct's lifecycle rule keeps the newest versions and the current marker
+    // for good (see noncurrentVersionsToRetain), and moto runs no lifecycle at all.
+    expect(r.counts).toEqual(Array.from({ length: LOCKED_RUNS + 1 }, (_, i) => ({ versions: i, deleteMarkers: i, latestIsDeleteMarker: i > 0 })));
   });
 
   test('7b. DYNAMODB_AND_S3_LOCKFILE: the lock file and the lock item are held at once, with one lock ID; the file is taken first', async () => {
