@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { CATALOGUE, ROLLOUTS, templateFile } from '../scripts/templates/catalogue';
-import { LANDING_ZONE_FILES, landingZoneDir } from '../scripts/templates/landing-zone';
+import { LANDING_ZONE_FILES, landingZoneDir, PLACEHOLDERS, rolloutEntries } from '../scripts/templates/landing-zone';
 import { readYaml11, validate } from './support/pykwalify';
 
 const TEMPLATES = path.join(__dirname, '..', 'templates');
@@ -20,6 +20,33 @@ const SCHEMA = fs.readFileSync(path.join(__dirname, 'fixtures', 'cfct-manifest-v
 const read = (file: string) => fs.readFileSync(path.join(TEMPLATES, file), 'utf8');
 const templateOf = (file: string) => JSON.parse(read(path.basename(file)));
 const rollouts = ROLLOUTS.map((r) => [r.id, r] as const);
+const hardenedRollouts = ROLLOUTS.filter((r) => r.templates.length > 1);
+
+/** A parameter's value in an entry, in CfCT's spelling (`parameter_key`) or LZA's (`name`). */
+const valueOf = (entry: { parameters: Array<Record<string, string>> }, name: string) => {
+  const p = entry.parameters.find((x) => (x.parameter_key ?? x.name) === name);
+  return p?.parameter_value ?? p?.value;
+};
+
+/**
+ * The hardened entries pair every backend region with a replica of its own:
+ * one replica entry per region of the backend's entry, in the backend's
+ * ReplicaRegion, with SourceRegion that region and SourceBucketName empty (the
+ * backend's BucketName is empty too: both derive the name).
+ */
+function expectReplicaPerBackendRegion(entries: Array<{ parameters: Array<Record<string, string>>; regions: string[] }>) {
+  const backend = entries[entries.length - 1];
+  const replicas = entries.slice(0, -1);
+  expect(replicas.map((r) => valueOf(r, 'SourceRegion'))).toEqual(backend.regions);
+  for (const r of replicas) {
+    expect(r.regions).toEqual([valueOf(backend, 'ReplicaRegion')]);
+    expect(valueOf(r, 'SourceBucketName')).toBe('');
+  }
+  expect(valueOf(backend, 'BucketName')).toBe('');
+  expect(backend.regions).not.toContain(valueOf(backend, 'ReplicaRegion'));
+  // Two backend regions in the example, so the pairing shows.
+  expect(backend.regions).toHaveLength(2);
+}
 
 describe('CfCT manifests', () => {
   test('the validator has pykwalify\'s semantics: it faults a broken manifest', () => {
@@ -42,9 +69,12 @@ describe('CfCT manifests', () => {
     expect(validate(SCHEMA, read(`${landingZoneDir(rollout)}/${LANDING_ZONE_FILES.cfct}`))).toEqual([]);
   });
 
-  test.each(rollouts)('%s: one stack_set resource per template, in deployment order, naming the file and every parameter', (_id, rollout) => {
+  test.each(rollouts)('%s: one stack_set resource per entry, in deployment order, naming the file and every parameter', (_id, rollout) => {
     const manifest = readYaml11(read(`${landingZoneDir(rollout)}/${LANDING_ZONE_FILES.cfct}`)) as any;
-    expect(manifest.resources.map((r: { resource_file: string }) => r.resource_file)).toEqual(rollout.templates.map((t) => `templates/${templateFile(t.id)}`));
+    expect(manifest.resources.map((r: { resource_file: string }) => r.resource_file))
+      .toEqual(rolloutEntries(rollout).map((e) => `templates/${templateFile(e.t.id)}`));
+    // CfCT names each resource's StackSet after it: unique.
+    expect(new Set(manifest.resources.map((r: { name: string }) => r.name)).size).toBe(manifest.resources.length);
     for (const r of manifest.resources) {
       expect(r.deploy_method).toBe('stack_set');
       // CfCT: "Valid values: a-z, A-Z, 0-9, and hyphen (-). The name must start with an alphabetic character."
@@ -55,10 +85,12 @@ describe('CfCT manifests', () => {
       expect(r.export_outputs).toBeUndefined();
     }
     if (rollout.templates.length > 1) {
-      // The backend replicates into the replica's region.
-      const [replica, backend] = manifest.resources;
-      expect(backend.parameters.find((p: { parameter_key: string }) => p.parameter_key === 'ReplicaRegion').parameter_value).toBe(replica.regions[0]);
-      expect(backend.regions).not.toContain(replica.regions[0]);
+      expect(manifest.resources.map((r: { name: string }) => r.name)).toEqual([
+        ...PLACEHOLDERS.regions.map((region) => `terraform-state-replica-${region}`), 'terraform-state-backend',
+      ]);
+      expectReplicaPerBackendRegion(manifest.resources);
+    } else {
+      expect(manifest.resources).toHaveLength(1);
     }
   });
 });
@@ -119,28 +151,35 @@ describe('LZA customizations-config.yaml entries', () => {
     ]);
   });
 
-  test.each(rollouts)('%s: cloudFormationStacks, field by field, the replica first', (_id, rollout) => {
+  test.each(rollouts)('%s: cloudFormationStacks, field by field, the replicas first', (_id, rollout) => {
     const doc = parse(read(`${landingZoneDir(rollout)}/${LANDING_ZONE_FILES.lzaStacks}`));
     expect(Object.keys(doc)).toEqual(['customizations']);
     expect(Object.keys(doc.customizations)).toEqual(['cloudFormationStacks']);
     const entries = doc.customizations.cloudFormationStacks as Array<Record<string, any>>;
     expect(entries.map((e) => lzaFaults(e, LZA_STACK))).toEqual(entries.map(() => []));
-    expect(entries.map((e) => e.template)).toEqual(rollout.templates.map((t) => `cloudformation/${templateFile(t.id)}`));
-    expect(entries.map((e) => e.runOrder)).toEqual(rollout.templates.map((_t, i) => i + 1));
+    expect(entries.map((e) => e.template)).toEqual(rolloutEntries(rollout).map((e) => `cloudformation/${templateFile(e.t.id)}`));
+    // The replicas side by side, then the backend.
+    expect(entries.map((e) => e.runOrder)).toEqual(rolloutEntries(rollout).map((e) => (e.t.kind === 'replica' ? 1 : rollout.templates.length)));
+    expect(new Set(entries.map((e) => e.name)).size).toBe(entries.length);
     for (const e of entries) {
       expect(e.terminationProtection).toBe(true);
       expect(e.parameters.map((p: { name: string }) => p.name)).toEqual(Object.keys(templateOf(e.template).Parameters));
     }
+    if (rollout.templates.length > 1) expectReplicaPerBackendRegion(entries as any);
   });
 
-  test.each(rollouts)('%s: cloudFormationStackSets, field by field, the replica\'s first (dependsOn), capabilities where IAM is made', (_id, rollout) => {
+  test.each(rollouts)('%s: cloudFormationStackSets, field by field, the replicas\' first (dependsOn), capabilities where IAM is made', (_id, rollout) => {
     const doc = parse(read(`${landingZoneDir(rollout)}/${LANDING_ZONE_FILES.lzaStackSets}`));
     expect(Object.keys(doc.customizations)).toEqual(['cloudFormationStackSets']);
     const entries = doc.customizations.cloudFormationStackSets as Array<Record<string, any>>;
     expect(entries.map((e) => lzaFaults(e, LZA_STACK_SET))).toEqual(entries.map(() => []));
-    expect(entries.map((e) => e.template)).toEqual(rollout.templates.map((t) => `cloudformation/${templateFile(t.id)}`));
-    entries.forEach((e, i) => {
-      expect(e.dependsOn).toEqual(i === 0 ? undefined : entries.slice(0, i).map((d) => d.name));
+    expect(entries.map((e) => e.template)).toEqual(rolloutEntries(rollout).map((e) => `cloudformation/${templateFile(e.t.id)}`));
+    expect(new Set(entries.map((e) => e.name)).size).toBe(entries.length);
+    if (rollout.templates.length > 1) expectReplicaPerBackendRegion(entries as any);
+    const replicas = entries.filter((e) => e.template.endsWith('hardened-replica.template.json'));
+    entries.forEach((e) => {
+      // The backend depends on every replica; a replica on nothing.
+      expect(e.dependsOn).toEqual(replicas.includes(e) || replicas.length === 0 ? undefined : replicas.map((d) => d.name));
       const makesIam = Object.values<any>(templateOf(e.template).Resources).some((r) => r.Type.startsWith('AWS::IAM::'));
       expect(e.capabilities).toEqual(makesIam ? ['CAPABILITY_IAM'] : undefined);
       expect(e.operationPreferences).toEqual({ failureTolerancePercentage: 0, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' });
@@ -178,25 +217,34 @@ describe('AWS CLI StackSet commands', () => {
 
   test.each(rollouts)('%s: a service-managed StackSet with automatic deployment, its instances in the OUs and regions, waited for', (_id, rollout) => {
     const env = { ORGANIZATIONAL_UNIT_IDS: 'ou-ab12-cd34ef56 ou-ab12-gh78ij90', REGIONS: 'eu-west-1 us-east-1', REPLICA_REGION: 'eu-central-1', ORGANIZATION_ID: 'o-a1b2c3d4e5' };
+    const regions = env.REGIONS.split(' ');
     const r = run(rollout, env);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.calls.map((c) => c.slice(0, 2).join(' '))).toEqual(rollout.templates.flatMap((t) => [
-      ...(t.replicated ? ['cloudformation describe-stack-set'] : []),
+    // For the hardened rollout, a replica StackSet per backend region (its ARN looked up after its instances are made), then the backend's.
+    const stackSets = rollout.templates.flatMap((t): Array<{ t: typeof t; name: string; sourceRegion?: string }> => (t.kind === 'replica'
+      ? regions.map((region) => ({ t, name: `terraform-state-replica-${region}`, sourceRegion: region }))
+      : [{ t, name: 'terraform-state-backend' }]));
+    expect(r.calls.map((c) => c.slice(0, 2).join(' '))).toEqual(stackSets.flatMap(({ t }) => [
       'cloudformation create-stack-set', 'cloudformation create-stack-instances', 'cloudformation describe-stack-set-operation',
+      ...(t.kind === 'replica' ? ['cloudformation describe-stack-set'] : []),
     ]));
     const creates = r.calls.map((c, i) => [c, i] as const).filter(([c]) => c[1] === 'create-stack-set').map(([, i]) => i);
-    rollout.templates.forEach((t, n) => {
+    const replicaArns = stackSets.filter((s) => s.t.kind === 'replica')
+      .map((s) => `arn:aws:cloudformation:us-east-1:123456789012:stackset/${s.name}:1`);
+    stackSets.forEach(({ t, name, sourceRegion }, n) => {
       const i = creates[n];
-      const [create, instances] = r.calls.slice(i, i + 2);
-      const name = t.kind === 'replica' ? 'terraform-state-replica' : 'terraform-state-backend';
+      const [create, instances, operation] = r.calls.slice(i, i + 3);
       expect(option(create, '--stack-set-name')).toBe(name);
       expect(option(create, '--permission-model')).toBe('SERVICE_MANAGED');
-      // The hardened backend's automatic deployments wait for the replica's StackSet (its ARN, looked up just before).
+      // The hardened backend's automatic deployments wait for every replica's StackSet.
       expect(option(create, '--auto-deployment')).toBe(t.replicated
-        ? 'Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[arn:aws:cloudformation:us-east-1:123456789012:stackset/terraform-state-replica:1]'
+        ? `Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[${replicaArns.join(',')}]`
         : 'Enabled=true,RetainStacksOnAccountRemoval=true');
-      if (t.replicated) expect(option(r.calls[i - 1], '--stack-set-name')).toBe('terraform-state-replica');
+      if (t.kind === 'replica') {
+        expect(option(r.calls[i + 3], '--stack-set-name')).toBe(name);
+        expect(option(create, '--description')).toContain(`the backend in ${sourceRegion} `);
+      }
       expect(option(create, '--managed-execution')).toBe('Active=true');
       expect(option(create, '--call-as')).toBe('SELF');
       const body = option(create, '--template-body');
@@ -204,17 +252,25 @@ describe('AWS CLI StackSet commands', () => {
       expect(fs.readFileSync(body.slice('file://'.length), 'utf8')).toBe(read(templateFile(t.id)));
       const parameters = create.slice(create.indexOf('--parameters') + 1).filter((a) => a.startsWith('ParameterKey='));
       expect(parameters).toEqual([
+        ...(t.kind === 'replica' ? [`ParameterKey=SourceRegion,ParameterValue=${sourceRegion}`] : []),
         'ParameterKey=OrganizationId,ParameterValue=o-a1b2c3d4e5',
         ...(t.replicated ? ['ParameterKey=ReplicaRegion,ParameterValue=eu-central-1'] : []),
       ]);
       for (const p of parameters) expect(Object.keys(JSON.parse(read(templateFile(t.id))).Parameters)).toContain(/ParameterKey=(\w+)/.exec(p)![1]);
       expect(create.includes('--capabilities')).toBe(t.replicated);
       expect(option(instances, '--deployment-targets')).toBe('OrganizationalUnitIds=ou-ab12-cd34ef56,ou-ab12-gh78ij90');
-      const regions = instances.slice(instances.indexOf('--regions') + 1, instances.indexOf('--operation-preferences'));
-      expect(regions).toEqual(t.kind === 'replica' ? ['eu-central-1'] : ['eu-west-1', 'us-east-1']);
+      const instanceRegions = instances.slice(instances.indexOf('--regions') + 1, instances.indexOf('--operation-preferences'));
+      expect(instanceRegions).toEqual(t.kind === 'replica' ? ['eu-central-1'] : regions);
       expect(option(instances, '--operation-preferences')).toBe('MaxConcurrentPercentage=25,FailureTolerancePercentage=0,RegionConcurrencyType=PARALLEL');
-      expect(option(r.calls[i + 2], '--operation-id')).toBe(`op-${name}`);
+      expect(option(operation, '--operation-id')).toBe(`op-${name}`);
     });
+  });
+
+  test.each(hardenedRollouts.map((r) => [r.id, r] as const))('%s: REPLICA_REGION among REGIONS is refused before anything is made', (_id, rollout) => {
+    const r = run(rollout, { ORGANIZATIONAL_UNIT_IDS: 'ou-ab12-cd34ef56', REGIONS: 'eu-west-1 eu-central-1', REPLICA_REGION: 'eu-central-1' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('REPLICA_REGION eu-central-1 is one of REGIONS (eu-west-1 eu-central-1): replication within one region');
+    expect(r.calls).toEqual([]);
   });
 
   test('every parameter but BucketName has its variable; none is passed unless set; a missing target is named', () => {
@@ -244,6 +300,7 @@ describe('AWS CLI StackSet commands', () => {
       expect(fs.readdirSync(path.join(TEMPLATES, landingZoneDir(rollout))).sort()).toEqual(Object.values(LANDING_ZONE_FILES).sort());
     }
     expect(new Set(ROLLOUTS.flatMap((r) => r.templates.map((t) => t.id)))).toEqual(new Set(CATALOGUE.map((t) => t.id)));
+    expect(hardenedRollouts.map((r) => r.id)).toEqual(CATALOGUE.filter((t) => t.replicated).map((t) => t.id));
     expect(fs.readdirSync(path.join(TEMPLATES, 'landing-zone')).sort()).toEqual(ROLLOUTS.map((r) => r.id).sort());
   });
 });

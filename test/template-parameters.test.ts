@@ -5,14 +5,16 @@
  * values: each pattern accepts what the rule accepts and refuses what it
  * refuses, except the differences listed, each with its reason.
  */
-import { CfnParameterProps, Duration } from 'aws-cdk-lib';
+import { CfnParameterProps, Duration, Stack } from 'aws-cdk-lib';
+import { StateEncryption } from '../lib';
+import { resolveBackendSettings } from '../lib/private/defaults';
 import {
-  bucketNameFaults, discoveryPrefixFaults, integerRangeFaults, lifecycleDaysFaults, organizationIdFaults, regionFaults, stateKeyFaults,
-  tableNameFaults,
+  backendFaults, bucketNameFaults, discoveryPrefixFaults, integerRangeFaults, lifecycleDaysFaults, organizationIdFaults, regionFaults, replicaFaults,
+  stateKeyFaults, tableNameFaults,
 } from '../lib/private/validate';
 import {
   bucketNameParameter, discoveryPrefixParameter, expirationDaysParameter, lockTableNameParameter, organizationIdParameter, replicaRegionParameter,
-  stateKeyParameter, versionsToRetainParameter,
+  sourceBucketNameParameter, sourceRegionParameter, stateKeyParameter, versionsToRetainParameter,
 } from '../lib/private/template-parameters';
 
 /**
@@ -62,6 +64,33 @@ describe('template parameters follow the construct\'s rules', () => {
       ['', true, 'empty selects the default name'],
       ['a.b.c', false, 'the construct makes the alias alias/a-b-c; a template cannot replace the dots, and an alias cannot hold them'],
     ]));
+  });
+
+  test('BucketName in a template that replicates (and makes a KMS key): at most 55 characters, the replica is <name>-replica', () => {
+    // The construct's rule for a replicated backend: its own name's, and the derived replica name's.
+    const replicated = (v: string) => {
+      const props = { bucketName: v, encryption: StateEncryption.KMS, replication: { region: 'eu-central-1' } };
+      return backendFaults(props, resolveBackendSettings(props, '123456789012', 'eu-west-1'), 'eu-west-1');
+    };
+    check(bucketNameParameter(false, true), replicated, table(
+      [...BUCKET_GOOD.filter((v) => v.length <= 55), 'a'.repeat(55)], [...BUCKET_BAD, 'a'.repeat(56), 'a'.repeat(63)], [
+        ['', true, 'empty selects the default name'],
+        ['a.b.c', false, 'dots: the key\'s alias'],
+      ]));
+  });
+
+  test('SourceBucketName (the replica template): the replicated backend\'s BucketName, by the replica\'s own rule', () => {
+    check(sourceBucketNameParameter(), (v) => replicaFaults({ sourceBucketName: v }, new Stack()), table(
+      [...BUCKET_GOOD.filter((v) => v.length <= 55), 'a'.repeat(55)], [...BUCKET_BAD, 'a'.repeat(56)], [
+        ['', true, 'empty selects terraform-state-<account>-<SourceRegion>, the backend\'s default'],
+        ['a.b.c', false, 'the construct makes the alias alias/a-b-c-replica; a template cannot replace the dots'],
+      ]));
+  });
+
+  test('SourceRegion (the replica template)', () => {
+    check(sourceRegionParameter(), (v) => regionFaults('sourceRegion', v), table(
+      ['eu-west-1', 'us-gov-west-1', 'ap-southeast-3'], ['eu-west', 'EU-WEST-1', 'eu_west_1', ''],
+    ));
   });
 
   test('LockTableName', () => {

@@ -15,6 +15,7 @@ import { buildBootstrapApp, nagFindings } from '../bin/app';
 import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateBackendStackSet } from '../lib';
 import { addBackendTemplateStack, synthesizeTemplate, templateApp } from '../lib/private/backend-template';
 import { CATALOGUE, CatalogueTemplate, NagPack, templateFile } from '../scripts/templates/catalogue';
+import { evaluate } from './support/cfn-eval';
 import { normalize, ParameterValues, resolveTemplate, withoutNagMetadata } from './support/template-eval';
 
 const ROOT = path.join(__dirname, '..');
@@ -26,6 +27,7 @@ const parsed = (t: CatalogueTemplate) => JSON.parse(text(t));
 const backends = CATALOGUE.filter((t) => t.kind === 'backend');
 const standalone = backends.filter((t) => !t.replicated);
 const hardened = backends.filter((t) => t.replicated);
+const replicaTemplate = CATALOGUE.find((t) => t.kind === 'replica')!;
 
 /** Non-default values for every parameter a template has. */
 const OTHER_VALUES = {
@@ -37,6 +39,8 @@ const OTHER_VALUES = {
   OrganizationId: 'o-a1b2c3d4e5',
   DiscoveryPrefix: '/acme/terraform/',
   ReplicaRegion: 'eu-central-1',
+  SourceRegion: 'eu-west-1',
+  SourceBucketName: 'acme-tf-state',
 };
 
 /** `OTHER_VALUES` for the parameters of `template`. */
@@ -63,10 +67,10 @@ function appStack(t: CatalogueTemplate, extra: object = {}): Record<string, any>
   return app.synth().getStackArtifact(stack.artifactId).template;
 }
 
-/** The app's stacks for `-c profile=hardened -c replicaRegion=eu-central-1 -c locking=...`: [replica, backend]. */
+/** The app's stacks for `-c profile=hardened -c replicaRegion=eu-central-1 -c locking=...` in eu-west-1: [replica, backend]. */
 function hardenedAppStacks(locking: LockingMode, context: Record<string, string> = {}): Array<Record<string, any>> {
   const app = new App({ context: { profile: 'hardened', replicaRegion: 'eu-central-1', locking, ...context } });
-  const stacks = buildBootstrapApp(app);
+  const stacks = buildBootstrapApp(app, { CDK_DEFAULT_REGION: 'eu-west-1' });
   const assembly = app.synth();
   return [stacks.replica!, stacks.backend!].map((s) => assembly.getStackArtifact(s.artifactId).template);
 }
@@ -137,13 +141,23 @@ describe('each template is the app\'s stack with parameters', () => {
     expect(comparable(resolveTemplate(template, otherValues(template)))).toEqual(appComparable(app));
   });
 
+  /** The boundary's statements of a resolved template, by Sid and count: two per bucket, one on the key. */
+  const boundary = (resolved: any) => {
+    const sids = Object.values<any>(resolved.Resources)
+      .filter((r) => r.Type === 'AWS::S3::BucketPolicy' || r.Type === 'AWS::KMS::Key')
+      .flatMap((r) => (r.Properties.PolicyDocument ?? r.Properties.KeyPolicy).Statement.map((s: { Sid?: string }) => s.Sid))
+      .filter((sid: string) => ['DenyOutsideOrganization', 'DenyBucketAdministrationOutsideOrganizationAndAccount'].includes(sid));
+    return Object.fromEntries([...new Set<string>(sids)].map((sid) => [sid, sids.filter((x: string) => x === sid).length]));
+  };
+  const BOUNDARY = { DenyOutsideOrganization: 3, DenyBucketAdministrationOutsideOrganizationAndAccount: 2 };
+
   test('OrganizationId empty leaves the boundary out; set, it is the construct\'s boundary', () => {
     const template = parsed(standalone.find((t) => t.encryption === StateEncryption.KMS)!);
-    const sids = (resolved: any) => Object.values<any>(resolved.Resources)
-      .filter((r) => r.Type === 'AWS::S3::BucketPolicy' || r.Type === 'AWS::KMS::Key')
-      .flatMap((r) => (r.Properties.PolicyDocument ?? r.Properties.KeyPolicy).Statement.map((s: { Sid?: string }) => s.Sid));
-    expect(sids(resolveTemplate(template)).filter((s: string) => s === 'DenyOutsideOrganization')).toEqual([]);
-    expect(sids(resolveTemplate(template, { OrganizationId: 'o-a1b2c3d4e5' })).filter((s: string) => s === 'DenyOutsideOrganization')).toHaveLength(3);
+    expect(boundary(resolveTemplate(template))).toEqual({});
+    expect(boundary(resolveTemplate(template, { OrganizationId: 'o-a1b2c3d4e5' }))).toEqual(BOUNDARY);
+    // The replica's too: its bucket, its log bucket and its key.
+    expect(boundary(resolveTemplate(parsed(replicaTemplate), { SourceRegion: 'eu-west-1' }))).toEqual({});
+    expect(boundary(resolveTemplate(parsed(replicaTemplate), { SourceRegion: 'eu-west-1', OrganizationId: 'o-a1b2c3d4e5' }))).toEqual(BOUNDARY);
   });
 
   test('the condition holds under policy minimization too (a merged statement would lose it and deny everyone)', () => {
@@ -151,16 +165,15 @@ describe('each template is the app\'s stack with parameters', () => {
     try {
       const stack = addBackendTemplateStack(templateApp(outdir, { '@aws-cdk/aws-iam:minimizePolicies': true }), { backend: { encryption: StateEncryption.KMS } });
       const minimized = synthesizeTemplate(stack).template;
-      const denies = (resolved: any) => JSON.stringify(resolved.Resources).match(/DenyOutsideOrganization/g) ?? [];
-      expect(denies(resolveTemplate(minimized))).toEqual([]);
-      expect(denies(resolveTemplate(minimized, { OrganizationId: 'o-a1b2c3d4e5' }))).toHaveLength(3);
+      expect(boundary(resolveTemplate(minimized))).toEqual({});
+      expect(boundary(resolveTemplate(minimized, { OrganizationId: 'o-a1b2c3d4e5' }))).toEqual(BOUNDARY);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   });
 
   test.each(hardened.map((t) => [t.id, t] as const))('%s and the replica: the app\'s hardened stacks, with the defaults and with other values', (_id, t) => {
-    const replica = parsed(CATALOGUE.find((c) => c.kind === 'replica')!);
+    const replica = parsed(replicaTemplate);
     const template = parsed(t);
     const [appReplica, appBackend] = hardenedAppStacks(t.locking!);
     expect(Object.keys(template.Resources)).toEqual(Object.keys(appBackend.Resources));
@@ -168,7 +181,8 @@ describe('each template is the app\'s stack with parameters', () => {
     expect(comparable(resolveTemplate(template, { ReplicaRegion: 'eu-central-1' }))).toEqual(appComparable(appBackend));
     // The app pins the replica stack to its region; the template takes the region it is deployed to.
     const inReplicaRegion = JSON.parse(JSON.stringify(replica).replace(/\{"Ref":"AWS::Region"\}/g, '"eu-central-1"'));
-    expect(comparable(resolveTemplate(inReplicaRegion))).toEqual(appComparable(appReplica));
+    // The app names the replica after the backend's region (CDK_DEFAULT_REGION), the template after SourceRegion.
+    expect(comparable(resolveTemplate(inReplicaRegion, { SourceRegion: 'eu-west-1' }))).toEqual(appComparable(appReplica));
 
     const [otherReplica, otherBackend] = hardenedAppStacks(t.locking!, {
       bucketName: 'acme-tf-state', stateKey: 'core/network.tfstate', organizationId: 'o-a1b2c3d4e5', discoveryPrefix: '/acme/terraform/',
@@ -176,7 +190,57 @@ describe('each template is the app\'s stack with parameters', () => {
     });
     const values = { ...otherValues(template), NoncurrentVersionExpirationDays: 90, NoncurrentVersionsToRetain: 10 };
     expect(comparable(resolveTemplate(template, values))).toEqual(appComparable(otherBackend));
-    expect(comparable(resolveTemplate(inReplicaRegion, { OrganizationId: 'o-a1b2c3d4e5' }))).toEqual(appComparable(otherReplica));
+    expect(comparable(resolveTemplate(inReplicaRegion, { SourceRegion: 'eu-west-1', SourceBucketName: 'acme-tf-state', OrganizationId: 'o-a1b2c3d4e5' })))
+      .toEqual(appComparable(otherReplica));
+  });
+
+  /** A resolved value in `region` of account 123456789012 (the pseudo parameters CloudFormation gives a stack there). */
+  const inRegion = (value: unknown, region: string) => evaluate(value, {
+    pseudo: { 'AWS::AccountId': '123456789012', 'AWS::Region': region, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' },
+  });
+
+  test.each(hardened.map((t) => [t.id, t] as const))('%s replicates into the bucket and key the replica template makes for the same values', (_id, t) => {
+    const backend = parsed(t);
+    for (const [backendValues, replicaValues] of [
+      // The defaults: both derive the names from the account and the backend's region.
+      [{ ReplicaRegion: 'eu-central-1' }, { SourceRegion: 'eu-west-1' }],
+      [{ ReplicaRegion: 'eu-central-1', BucketName: 'acme-tf-state' }, { SourceRegion: 'eu-west-1', SourceBucketName: 'acme-tf-state' }],
+    ] as const) {
+      const bucket = Object.values<any>((resolveTemplate(backend, backendValues).Resources as object))
+        .find((r) => r.Properties?.ReplicationConfiguration)!.Properties;
+      const destination = bucket.ReplicationConfiguration.Rules[0].Destination;
+      // By their logical IDs, pinned: the app's replica stack has the same.
+      const made = resolveTemplate(parsed(replicaTemplate), replicaValues).Resources as Record<string, any>;
+      const replicaBucket = inRegion(made.ReplicaReplicaBucketAC938BE0.Properties.BucketName, 'eu-central-1');
+      const alias = inRegion(made.ReplicaReplicaKeyAlias0C8414EB.Properties.AliasName, 'eu-central-1');
+      const sourceName = backendValues.BucketName ?? 'terraform-state-123456789012-eu-west-1';
+      expect(replicaBucket).toBe(`${sourceName}-replica`);
+      expect(alias).toBe(`alias/${sourceName}-replica`);
+      expect(inRegion(destination.Bucket, 'eu-west-1')).toBe(`arn:aws:s3:::${replicaBucket}`);
+      expect(inRegion(destination.EncryptionConfiguration.ReplicaKmsKeyID, 'eu-west-1')).toBe(`arn:aws:kms:eu-central-1:123456789012:${alias}`);
+    }
+  });
+
+  /** Whether a rule's assertion holds for these parameter values, in `region`. */
+  function holds(assert: unknown, values: Record<string, string>, region: string): boolean {
+    const value = (v: any): string => (v?.Ref === 'AWS::Region' ? region : v?.Ref !== undefined ? values[v.Ref] : v);
+    const [[fn, args]] = Object.entries<any>(assert as object);
+    if (fn === 'Fn::Not') return !holds(args[0], values, region);
+    if (fn === 'Fn::Equals') return value(args[0]) === value(args[1]);
+    throw new Error(`cannot evaluate ${fn}`);
+  }
+
+  test('the replica template refuses SourceRegion equal to the region it is deployed to; the backend, ReplicaRegion equal to its own', () => {
+    const [replicaRule] = Object.values<any>(parsed(replicaTemplate).Rules);
+    expect(replicaRule.Assertions).toHaveLength(1);
+    expect(holds(replicaRule.Assertions[0].Assert, { SourceRegion: 'eu-west-1' }, 'eu-central-1')).toBe(true);
+    expect(holds(replicaRule.Assertions[0].Assert, { SourceRegion: 'eu-central-1' }, 'eu-central-1')).toBe(false);
+    expect(replicaRule.Assertions[0].AssertDescription).toMatch(/^SourceRegion \(the backend's region\) is the region this replica stack is being deployed to/);
+    for (const t of hardened) {
+      const [rule] = Object.values<any>(parsed(t).Rules);
+      expect(holds(rule.Assertions[0].Assert, { ReplicaRegion: 'eu-central-1' }, 'eu-west-1')).toBe(true);
+      expect(holds(rule.Assertions[0].Assert, { ReplicaRegion: 'eu-west-1' }, 'eu-west-1')).toBe(false);
+    }
   });
 });
 

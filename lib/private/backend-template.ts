@@ -1,4 +1,4 @@
-import { App, Aws, CfnCondition, CfnParameter, Duration, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnCondition, CfnParameter, CfnRule, Duration, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { ReplicaEncryption, StateEncryption } from '../state-settings';
 import { TerraformStateBackend, TerraformStateBackendOptions } from '../terraform-state-backend';
@@ -12,6 +12,8 @@ import {
   organizationIdParameter,
   PARAMETER,
   replicaRegionParameter,
+  sourceBucketNameParameter,
+  sourceRegionParameter,
   stateKeyParameter,
   versionsToRetainParameter,
 } from './template-parameters';
@@ -32,7 +34,11 @@ import {
 /** The stack ID of the backend template: the app's backend stack's. */
 export const BACKEND_STACK_ID = 'TerraformStateBackend';
 
-/** The stack ID of the replica template: the app's replica stack's (`<stackName>Replica`). */
+/**
+ * The stack ID of the replica template. The app names its replica stacks
+ * `<stackName>Replica-<backend region>`; construct IDs below the stack, and so
+ * the logical IDs, are the same.
+ */
 export const REPLICA_STACK_ID = 'TerraformStateBackendReplica';
 
 /** What a backend template is built from. */
@@ -95,8 +101,8 @@ export function addBackendTemplateStack(app: App, spec: BackendTemplateSpec): St
     description: backendTemplateDescription(spec),
   });
   const makesKey = settings.encryption === StateEncryption.KMS;
-  const bucketName = new CfnParameter(stack, PARAMETER.bucketName, bucketNameParameter(!makesKey));
-  const useDefaultName = new CfnCondition(stack, 'UseDefaultBucketName', { expression: Fn.conditionEquals(bucketName.valueAsString, '') });
+  const bucketName = new CfnParameter(stack, PARAMETER.bucketName, bucketNameParameter(!makesKey, spec.replicated));
+  const stateBucketName = valueOrDefault(bucketName, 'UseDefaultBucketName', defaultBucketName(Aws.ACCOUNT_ID, Aws.REGION));
   const lockTableName = settings.lockTableName === undefined ? undefined
     : new CfnParameter(stack, PARAMETER.lockTableName, lockTableNameParameter(settings.lockTableName));
   const stateKey = new CfnParameter(stack, PARAMETER.stateKey, stateKeyParameter(settings.stateKey));
@@ -113,7 +119,7 @@ export function addBackendTemplateStack(app: App, spec: BackendTemplateSpec): St
 
   new TerraformStateBackend(stack, 'Backend', {
     ...backend,
-    bucketName: Fn.conditionIf(useDefaultName.logicalId, defaultBucketName(Aws.ACCOUNT_ID, Aws.REGION), bucketName.valueAsString).toString(),
+    bucketName: stateBucketName,
     lockTableName: lockTableName?.valueAsString,
     stateKey: stateKey.valueAsString,
     noncurrentVersionExpiration: retention.expiration,
@@ -127,26 +133,54 @@ export function addBackendTemplateStack(app: App, spec: BackendTemplateSpec): St
 
 /**
  * Adds the parameterised replica stack (`ReplicaEncryption.KMS`, which serves
- * a backend of either encryption) to `app`: parameters for the version
- * retention and the organization ID (empty: no boundary). Its bucket name
- * derives from the account and the region it is deployed to.
+ * a backend of either encryption) to `app`: the replica of one backend, named
+ * after that backend's bucket. A StackSet gives every account the same
+ * parameter values, so the source bucket is not a literal but derives, in each
+ * account, from `SourceRegion` (the backend's region) and `SourceBucketName`
+ * (empty: `terraform-state-<account>-<SourceRegion>`, as the hardened backend's
+ * `BucketName` empty derives it in that region). So the replica bucket is what
+ * the backend replicates into: `<source bucket>-replica`. One stack per
+ * backend: backends of two regions that replicate into one region need two
+ * replica stacks there. Also parameters for the version retention and the
+ * organization ID (empty: no boundary); a rule refuses `SourceRegion` equal to
+ * the region the stack is deployed to.
  */
 export function addReplicaTemplateStack(app: App): Stack {
   const stack = new Stack(app, REPLICA_STACK_ID, {
     synthesizer: new LegacyStackSynthesizer(),
-    description: 'Terraform s3 backend: cross-region state replica, encryption KMS; deploy before the backend that replicates into it ' +
-      '(cdk-terraform-state-backend)',
+    description: 'Terraform s3 backend: cross-region state replica of the backend in SourceRegion, encryption KMS; deploy before that ' +
+      'backend (cdk-terraform-state-backend)',
   });
+  const sourceRegion = new CfnParameter(stack, PARAMETER.sourceRegion, sourceRegionParameter());
+  const sourceBucketName = new CfnParameter(stack, PARAMETER.sourceBucketName, sourceBucketNameParameter());
+  const source = valueOrDefault(sourceBucketName, 'UseDefaultSourceBucketName', defaultBucketName(Aws.ACCOUNT_ID, sourceRegion.valueAsString));
   const retention = versionRetentionParameters(stack, {});
   const organizationId = new CfnParameter(stack, PARAMETER.organizationId, organizationIdParameter(''));
-  describeParameters(stack, [['Data protection', [...retention.parameters, organizationId]]]);
+  describeParameters(stack, [
+    ['Source backend', [sourceRegion, sourceBucketName]],
+    ['Data protection', [...retention.parameters, organizationId]],
+  ]);
+  new CfnRule(stack, 'SourceRegionRule', {
+    assertions: [{
+      assert: Fn.conditionNot(Fn.conditionEquals(Aws.REGION, sourceRegion.valueAsString)),
+      assertDescription: 'SourceRegion (the backend\'s region) is the region this replica stack is being deployed to: replication within ' +
+        'one region does not survive the loss of that region. Deploy the replica to the backend\'s ReplicaRegion, another region.',
+    }],
+  });
   new TerraformStateReplica(stack, 'Replica', {
+    sourceBucketName: source,
     encryption: ReplicaEncryption.KMS,
     noncurrentVersionExpiration: retention.expiration,
     noncurrentVersionsToRetain: retention.versionsToRetain,
     organizationId: organizationId.valueAsString,
   });
   return stack;
+}
+
+/** The value of `parameter`, or `fallback` where it is empty (the condition `conditionId`, in the parameter's stack). */
+function valueOrDefault(parameter: CfnParameter, conditionId: string, fallback: string): string {
+  const empty = new CfnCondition(Stack.of(parameter), conditionId, { expression: Fn.conditionEquals(parameter.valueAsString, '') });
+  return Fn.conditionIf(empty.logicalId, fallback, parameter.valueAsString).toString();
 }
 
 function versionRetentionParameters(stack: Stack, options: TerraformStateBackendOptions) {

@@ -1,4 +1,5 @@
 import { CfnParameterProps } from 'aws-cdk-lib';
+import { replicaBucketName } from './replica-names';
 
 /**
  * Internal: the CloudFormation parameters of the published templates (and of
@@ -23,15 +24,19 @@ export const REGION_REGEX = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 const BUCKET_NAME_EXCLUSIONS = '(?!xn--|sthree-|amzn-s3-demo-)(?!.*(?:-s3alias|--ol-s3|\\.mrap|--x-s3|--table-s3)$)' +
   '(?!.*(?:\\.\\.|\\.-|-\\.))(?!\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$)';
 
+/** The longest name of a bucket that replicates: its replica bucket, `<name>-replica`, has at most 63 characters. */
+export const REPLICATED_BUCKET_NAME_MAX_LENGTH = 63 - replicaBucketName('').length;
+
 /**
- * An S3 general purpose bucket name (3 to 63 of `a-z 0-9 . -`, a letter or
- * digit at both ends), or empty for the default name. `dots: false` for a
- * template that makes a KMS key: its alias is `alias/<bucket name>`, and alias
- * names cannot hold dots, which a template cannot replace as the construct does.
+ * An S3 general purpose bucket name (3 to `maxLength` of `a-z 0-9 . -`, a
+ * letter or digit at both ends), or empty for the default name. `dots: false`
+ * for a template that makes a KMS key: its alias is `alias/<bucket name>`, and
+ * alias names cannot hold dots, which a template cannot replace as the
+ * construct does.
  */
-export function bucketNamePattern(dots: boolean): string {
+export function bucketNamePattern(dots: boolean, maxLength = 63): string {
   const inner = dots ? '[a-z0-9.-]' : '[a-z0-9-]';
-  return `^$|^${BUCKET_NAME_EXCLUSIONS}[a-z0-9]${inner}{1,61}[a-z0-9]$`;
+  return `^$|^${BUCKET_NAME_EXCLUSIONS}[a-z0-9]${inner}{1,${maxLength - 2}}[a-z0-9]$`;
 }
 
 /** A DynamoDB table name: 3 to 255 of `A-Z a-z 0-9 _ . -`. */
@@ -59,18 +64,31 @@ export const PARAMETER = {
   organizationId: 'OrganizationId',
   discoveryPrefix: 'DiscoveryPrefix',
   replicaRegion: 'ReplicaRegion',
+  sourceRegion: 'SourceRegion',
+  sourceBucketName: 'SourceBucketName',
 } as const;
 
-/** The parameter `BucketName`: empty means `terraform-state-<account>-<region>`. */
-export function bucketNameParameter(dots: boolean): CfnParameterProps {
+/** What a bucket name parameter's constraint description says of its shape. */
+function bucketNameRule(dots: boolean, maxLength: number): string {
+  return `an S3 bucket name (3 to ${maxLength} lowercase letters, digits${dots ? ', dots' : ''} and hyphens, a letter or digit at both ends, ` +
+    'no reserved prefix or suffix), or empty for the default';
+}
+
+/**
+ * The parameter `BucketName`: empty means `terraform-state-<account>-<region>`.
+ * In a template that replicates, at most 55 characters: the replica bucket is
+ * `<bucket name>-replica`.
+ */
+export function bucketNameParameter(dots: boolean, replicated = false): CfnParameterProps {
+  const maxLength = replicated ? REPLICATED_BUCKET_NAME_MAX_LENGTH : 63;
   return {
     type: 'String',
     default: '',
     description: 'Name of the S3 bucket that holds state. Empty: terraform-state-<account>-<region>, from the stack\'s account and region' +
-      (dots ? '' : '. No dots: the KMS key\'s alias is alias/<bucket name>'),
-    allowedPattern: bucketNamePattern(dots),
-    constraintDescription: 'an S3 bucket name (3 to 63 lowercase letters, digits' + (dots ? ', dots' : '') +
-      ' and hyphens, a letter or digit at both ends, no reserved prefix or suffix), or empty for the default',
+      (dots ? '' : '. No dots: the KMS key\'s alias is alias/<bucket name>') +
+      (replicated ? `. At most ${maxLength} characters: the replica bucket is <bucket name>-replica` : ''),
+    allowedPattern: bucketNamePattern(dots, maxLength),
+    constraintDescription: bucketNameRule(dots, maxLength),
   };
 }
 
@@ -142,12 +160,36 @@ export function discoveryPrefixParameter(defaultPrefix: string): CfnParameterPro
   };
 }
 
+/** A parameter that names a region, with no default. */
+function regionParameter(description: string): CfnParameterProps {
+  return { type: 'String', description, allowedPattern: REGION_REGEX.source, constraintDescription: 'an AWS region name such as eu-central-1' };
+}
+
 /** The parameter `ReplicaRegion` (no default: a replicated backend must name it). */
 export function replicaRegionParameter(): CfnParameterProps {
+  return regionParameter('The region of the replica bucket (deployed there first, from the replica template); another region than this stack\'s');
+}
+
+/** The replica template's parameter `SourceRegion` (no default: a replica must name its backend's region). */
+export function sourceRegionParameter(): CfnParameterProps {
+  return regionParameter('The region of the backend that replicates into this replica (whose ReplicaRegion is this stack\'s region); ' +
+    'another region than this stack\'s. With SourceBucketName empty, the source bucket is terraform-state-<account>-<SourceRegion>');
+}
+
+/**
+ * The replica template's parameter `SourceBucketName`: empty means
+ * `terraform-state-<account>-<SourceRegion>`, the default name of the backend
+ * in that region. No dots (the replica key's alias is `alias/<replica bucket>`)
+ * and at most 55 characters, as the replicated backend's `BucketName`.
+ */
+export function sourceBucketNameParameter(): CfnParameterProps {
   return {
     type: 'String',
-    description: 'The region of the replica bucket (deployed there first, from the replica template); another region than this stack\'s',
-    allowedPattern: REGION_REGEX.source,
-    constraintDescription: 'an AWS region name such as eu-central-1',
+    default: '',
+    description: 'The BucketName of the backend that replicates into this replica: the replica bucket is <SourceBucketName>-replica, ' +
+      'its key\'s alias alias/<replica bucket>. Empty: terraform-state-<account>-<SourceRegion>, the backend\'s default (keep it empty ' +
+      `for a StackSet). No dots, at most ${REPLICATED_BUCKET_NAME_MAX_LENGTH} characters`,
+    allowedPattern: bucketNamePattern(false, REPLICATED_BUCKET_NAME_MAX_LENGTH),
+    constraintDescription: bucketNameRule(false, REPLICATED_BUCKET_NAME_MAX_LENGTH),
   };
 }

@@ -5,6 +5,7 @@
  * IDs of its outputs, the discovery parameters it publishes, what must be
  * deployed first, and the capabilities it needs.
  */
+import { PARAMETER } from '../../lib/private/template-parameters';
 import { CATALOGUE, ROLLOUTS, templateFile } from './catalogue';
 import { capabilities, LANDING_ZONE_FILES, landingZoneDir, TemplateShape } from './landing-zone';
 
@@ -31,7 +32,9 @@ function discoveryNames(template: TemplateShape): string[] {
 export function templatesIndex(templates: Record<string, TemplateShape>, texts: Record<string, string>) {
   return {
     description: 'The CloudFormation templates of cdk-terraform-state-backend, generated from the constructs by `npm run templates`. ' +
-      'Each file is one configuration; its parameters are what differs per account or OU.',
+      'Each file is one configuration; its parameters are what differs per account or OU. A deployFirst template is deployed ' +
+      'before the backend, in the region its regionParameter names; with perBackend, once for every backend stack (account and ' +
+      'region), each of its parametersFromBackend given the backend\'s value of the named parameter (AWS::Region: the backend stack\'s region).',
     templates: CATALOGUE.map((t) => {
       const template = templates[t.id];
       return {
@@ -41,7 +44,16 @@ export function templatesIndex(templates: Record<string, TemplateShape>, texts: 
         ...(t.locking ? { locking: t.locking } : {}),
         encryption: t.encryption,
         replicated: t.replicated,
-        ...(t.deployFirst ? { deployFirst: { file: templateFile(t.deployFirst), regionParameter: 'ReplicaRegion' } } : {}),
+        ...(t.deployFirst ? {
+          deployFirst: {
+            file: templateFile(t.deployFirst),
+            // In the region of the backend's ReplicaRegion, once for every backend (each account and region): each
+            // replica is one backend's, its names derived from the backend's values of these parameters.
+            regionParameter: PARAMETER.replicaRegion,
+            perBackend: true,
+            parametersFromBackend: { [PARAMETER.sourceRegion]: 'AWS::Region', [PARAMETER.sourceBucketName]: PARAMETER.bucketName },
+          },
+        } : {}),
         bytes: Buffer.byteLength(texts[t.id], 'utf8'),
         capabilities: capabilities(template),
         nagPacks: t.nagPacks,

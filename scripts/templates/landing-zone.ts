@@ -1,9 +1,9 @@
 /**
  * The landing-zone entries of each rollout (a standalone backend, or the
- * replica and then a hardened backend), rendered from the catalogue and the
+ * replicas and then a hardened backend), rendered from the catalogue and the
  * synthesized templates (their parameters and what capabilities they need):
  *
- * - a CfCT manifest (v2) with one `stack_set` resource per template;
+ * - a CfCT manifest (v2) with one `stack_set` resource per entry;
  * - LZA `customizations-config.yaml` entries, for `cloudFormationStacks` and
  *   for `cloudFormationStackSets` (two files: use one of them, not both);
  * - the AWS CLI commands for a service-managed StackSet with automatic
@@ -20,8 +20,8 @@ import { CatalogueTemplate, Rollout, templateFile } from './catalogue';
 export const PLACEHOLDERS = {
   /** CfCT's manifest `region`: the Control Tower home region. */
   homeRegion: 'eu-west-1',
-  /** Where the backends go. */
-  regions: ['eu-west-1'],
+  /** Where the backends go: two regions, so the hardened entries show one replica per backend region. */
+  regions: ['eu-west-1', 'us-east-1'],
   /** Where the hardened profile's replicas go. */
   replicaRegion: 'eu-central-1',
   /** CfCT and LZA name OUs by name. */
@@ -62,31 +62,57 @@ export function capabilities(template: TemplateShape): string[] {
   return [named ? 'CAPABILITY_NAMED_IAM' : 'CAPABILITY_IAM'];
 }
 
-/** The entry's name of a template, in CfCT's and the CLI's spelling (`terraform-state-backend`) and LZA's (`TerraformStateBackend`). */
-function names(t: CatalogueTemplate) {
-  return t.kind === 'replica'
-    ? { kebab: 'terraform-state-replica', pascal: 'TerraformStateReplica' }
+/**
+ * One entry of a rollout: a template, the regions it is deployed to and, for
+ * a replica, the backend region it serves. The replica template makes the
+ * replica of one backend, whose source bucket derives from `SourceRegion`:
+ * StackSets and LZA give one stack per account and region ("A stack instance
+ * refers to a stack in a specific account and Region", CloudFormation's
+ * CreateStackInstances), and every replica goes to the one replica region, so
+ * the hardened rollout has one replica entry per backend region.
+ */
+export interface RolloutEntry {
+  readonly t: CatalogueTemplate;
+  readonly regions: readonly string[];
+  /** For a replica: the region of the backend it serves (its `SourceRegion`). */
+  readonly sourceRegion?: string;
+}
+
+/** A rollout's entries, in deployment order: a replica per backend region first, then the backend. */
+export function rolloutEntries(rollout: Rollout): RolloutEntry[] {
+  return rollout.templates.flatMap((t): RolloutEntry[] => t.kind === 'replica'
+    ? PLACEHOLDERS.regions.map((sourceRegion) => ({ t, regions: [PLACEHOLDERS.replicaRegion], sourceRegion }))
+    : [{ t, regions: [...PLACEHOLDERS.regions] }]);
+}
+
+/**
+ * The entry's name in CfCT's and the CLI's spelling (`terraform-state-backend`,
+ * `terraform-state-replica-eu-west-1`) and LZA's (`TerraformStateBackend`,
+ * `TerraformStateReplica-eu-west-1`).
+ */
+function names(e: RolloutEntry) {
+  return e.t.kind === 'replica'
+    ? { kebab: `terraform-state-replica-${e.sourceRegion}`, pascal: `TerraformStateReplica-${e.sourceRegion}` }
     : { kebab: 'terraform-state-backend', pascal: 'TerraformStateBackend' };
 }
 
-function describe(t: CatalogueTemplate): string {
+function describe(e: RolloutEntry): string {
+  const t = e.t;
   if (t.kind === 'replica') {
-    return 'Cross-region replica of Terraform state (cdk-terraform-state-backend); deployed before the backend that replicates into it';
+    return `Cross-region replica of the Terraform state of the backend in ${e.sourceRegion ?? 'SourceRegion'} (cdk-terraform-state-backend); ` +
+      'deployed before that backend';
   }
   return `Terraform s3 backend (cdk-terraform-state-backend): locking ${t.locking}, encryption ${t.encryption}` +
     (t.replicated ? ', replicated to the replica region' : '');
 }
 
-/** The regions a template of the rollout is deployed to. */
-function regionsOf(t: CatalogueTemplate): string[] {
-  return t.kind === 'replica' ? [PLACEHOLDERS.replicaRegion] : [...PLACEHOLDERS.regions];
-}
-
-/** The template's parameters with the values an entry gives them: the defaults, and the replica region. */
-export function entryParameters(template: TemplateShape): Array<[string, string]> {
+/** The template's parameters with the values an entry gives them: the defaults, the replica region and the source region. */
+export function entryParameters(template: TemplateShape, entry?: RolloutEntry): Array<[string, string]> {
   return Object.entries(template.Parameters ?? {}).map(([name, p]) => [
     name,
-    name === PARAMETER.replicaRegion ? PLACEHOLDERS.replicaRegion : String(p.Default ?? ''),
+    name === PARAMETER.replicaRegion ? PLACEHOLDERS.replicaRegion
+      : name === PARAMETER.sourceRegion && entry?.sourceRegion !== undefined ? entry.sourceRegion
+        : String(p.Default ?? ''),
   ]);
 }
 
@@ -109,24 +135,29 @@ function parameterNotes(input: RolloutInput): string[] {
     'terraform-state-<account>-<region> in each. OrganizationId empty: no organization boundary.',
   ];
   if (input.rollout.templates.some((t) => t.replicated)) {
-    notes.push(`ReplicaRegion must be where the replica is deployed (here ${PLACEHOLDERS.replicaRegion}), and not a backend region.`);
+    notes.push(
+      `ReplicaRegion must be where the replicas are deployed (here ${PLACEHOLDERS.replicaRegion}), and not a backend region.`,
+      'One replica per backend region (each replica is its backend\'s own): a replica entry for each region of the backend\'s',
+      'entry, with SourceRegion that region. SourceBucketName empty derives terraform-state-<account>-<SourceRegion>, what the',
+      'backend\'s empty BucketName derives there; give it the backend\'s BucketName where you set one.',
+    );
   }
   return notes;
 }
 
-/** The CfCT manifest: one `stack_set` resource per template, the replica first. */
+/** The CfCT manifest: one `stack_set` resource per entry, the replicas first. */
 export function cfctManifest(input: RolloutInput): string {
   const doc = new Document({
     region: PLACEHOLDERS.homeRegion,
     version: '2021-03-15',
-    resources: input.rollout.templates.map((t) => ({
-      name: names(t).kebab,
-      description: describe(t),
-      resource_file: `templates/${templateFile(t.id)}`,
+    resources: rolloutEntries(input.rollout).map((e) => ({
+      name: names(e).kebab,
+      description: describe(e),
+      resource_file: `templates/${templateFile(e.t.id)}`,
       deploy_method: 'stack_set',
       deployment_targets: { organizational_units: [PLACEHOLDERS.organizationalUnit] },
-      regions: regionsOf(t),
-      parameters: entryParameters(input.templates[t.id]).map(([key, value]) => ({ parameter_key: key, parameter_value: value })),
+      regions: [...e.regions],
+      parameters: entryParameters(input.templates[e.t.id], e).map(([key, value]) => ({ parameter_key: key, parameter_value: value })),
     })),
   });
   // CfCT reads `version` as a YAML date (its schema's type), so it is written unquoted.
@@ -137,7 +168,7 @@ export function cfctManifest(input: RolloutInput): string {
     'Copy the template file(s) into your configuration\'s templates/ folder and the resource entries into your',
     'manifest.yaml; set region (your Control Tower home region), organizational_units and regions.',
     ...(input.rollout.templates.length > 1 ? [
-      'In its sequential execution mode CfCT deploys the resources in the order listed, each waited for: the replica first.',
+      'In its sequential execution mode CfCT deploys the resources in the order listed, each waited for: the replicas first.',
     ] : []),
     ...parameterNotes(input),
     'No export_outputs: CfCT would store one stack instance\'s outputs (a random one) in the management account;',
@@ -152,24 +183,25 @@ function lzaDocument(key: 'cloudFormationStacks' | 'cloudFormationStackSets', en
   return doc.toString({ lineWidth: 0 });
 }
 
-/** LZA's `customizations.cloudFormationStacks`: one stack per account and region, the replica first (runOrder). */
+/** LZA's `customizations.cloudFormationStacks`: one stack per account and region, the replicas first (runOrder). */
 export function lzaCloudFormationStacks(input: RolloutInput): string {
-  const entries = input.rollout.templates.map((t, i) => ({
-    name: names(t).pascal,
-    description: describe(t),
-    template: `cloudformation/${templateFile(t.id)}`,
+  const entries = rolloutEntries(input.rollout).map((e) => ({
+    name: names(e).pascal,
+    description: describe(e),
+    template: `cloudformation/${templateFile(e.t.id)}`,
     deploymentTargets: { organizationalUnits: [PLACEHOLDERS.organizationalUnit] },
-    regions: regionsOf(t),
-    runOrder: i + 1,
+    regions: [...e.regions],
+    // The replicas side by side, then the backend.
+    runOrder: input.rollout.templates.indexOf(e.t) + 1,
     terminationProtection: true,
-    parameters: entryParameters(input.templates[t.id]).map(([name, value]) => ({ name, value })),
+    parameters: entryParameters(input.templates[e.t.id], e).map(([name, value]) => ({ name, value })),
   }));
   return lzaDocument('cloudFormationStacks', entries, [
     `Landing Zone Accelerator (LZA): customizations-config.yaml entries that deploy ${files(input)}`,
     'as one stack per account and region. Use these or the cloudFormationStackSets entries, not both.',
     'Copy the template file(s) to cloudformation/ in your configuration repository; set organizationalUnits and regions.',
     'terminationProtection: the stack holds Terraform state (its resources are retained even if it is deleted).',
-    ...(input.rollout.templates.length > 1 ? ['runOrder deploys the replica first.'] : []),
+    ...(input.rollout.templates.length > 1 ? ['runOrder deploys the replicas first.'] : []),
     ...parameterNotes(input),
   ]);
 }
@@ -177,27 +209,29 @@ export function lzaCloudFormationStacks(input: RolloutInput): string {
 /** The roll-out settings the CDK StackSet uses, for the LZA StackSet and the CLI. */
 export const OPERATION_PREFERENCES = { failureTolerancePercentage: 0, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' } as const;
 
-/** LZA's `customizations.cloudFormationStackSets`: the replica's StackSet first (dependsOn). */
+/** LZA's `customizations.cloudFormationStackSets`: the replicas' StackSets first (the backend's dependsOn). */
 export function lzaCloudFormationStackSets(input: RolloutInput): string {
-  const entries = input.rollout.templates.map((t, i) => {
-    const caps = capabilities(input.templates[t.id]);
+  const all = rolloutEntries(input.rollout);
+  const entries = all.map((e) => {
+    const caps = capabilities(input.templates[e.t.id]);
+    const before = all.filter((d) => input.rollout.templates.indexOf(d.t) < input.rollout.templates.indexOf(e.t));
     return {
-      name: names(t).pascal,
-      description: describe(t),
-      template: `cloudformation/${templateFile(t.id)}`,
+      name: names(e).pascal,
+      description: describe(e),
+      template: `cloudformation/${templateFile(e.t.id)}`,
       ...(caps.length > 0 ? { capabilities: caps } : {}),
       deploymentTargets: { organizationalUnits: [PLACEHOLDERS.organizationalUnit] },
-      regions: regionsOf(t),
-      parameters: entryParameters(input.templates[t.id]).map(([name, value]) => ({ name, value })),
+      regions: [...e.regions],
+      parameters: entryParameters(input.templates[e.t.id], e).map(([name, value]) => ({ name, value })),
       operationPreferences: { ...OPERATION_PREFERENCES },
-      ...(i > 0 ? { dependsOn: input.rollout.templates.slice(0, i).map((d) => names(d).pascal) } : {}),
+      ...(before.length > 0 ? { dependsOn: before.map((d) => names(d).pascal) } : {}),
     };
   });
   return lzaDocument('cloudFormationStackSets', entries, [
     `Landing Zone Accelerator (LZA): customizations-config.yaml entries that deploy ${files(input)}`,
     'as StackSets. Use these or the cloudFormationStacks entries, not both.',
     'Copy the template file(s) to cloudformation/ in your configuration repository; set organizationalUnits and regions.',
-    ...(input.rollout.templates.length > 1 ? ['dependsOn creates and updates the replica\'s StackSet first.'] : []),
+    ...(input.rollout.templates.length > 1 ? ['dependsOn creates and updates the replicas\' StackSets first.'] : []),
     ...parameterNotes(input),
   ]);
 }
@@ -211,13 +245,40 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The variable that holds each replica's backend region in the CLI script's loop. */
+const SOURCE_REGION_VARIABLE = 'source_region';
+
+/**
+ * The lines that collect a template's parameters into `"$@"` (after `set --`):
+ * each with its variable, passed only when set; `ReplicaRegion` and
+ * `SourceRegion` from the script's regions; never `BucketName` or
+ * `SourceBucketName` (a StackSet gives every account the same value, and bucket
+ * names are global: the empty defaults derive them per account).
+ */
+function parameterLines(template: TemplateShape): string[] {
+  const lines: string[] = [];
+  for (const parameter of Object.keys(template.Parameters ?? {})) {
+    if (parameter === PARAMETER.bucketName || parameter === PARAMETER.sourceBucketName) continue;
+    const fixed = parameter === PARAMETER.replicaRegion ? '$REPLICA_REGION'
+      : parameter === PARAMETER.sourceRegion ? `$${SOURCE_REGION_VARIABLE}` : undefined;
+    if (fixed !== undefined) {
+      lines.push(`set -- "$@" "ParameterKey=${parameter},ParameterValue=${fixed}"`);
+      continue;
+    }
+    const v = parameterVariable(parameter);
+    lines.push(`if [ -n "\${${v}+set}" ]; then set -- "$@" "ParameterKey=${parameter},ParameterValue=$${v}"; fi`);
+  }
+  return lines;
+}
+
 /**
  * The AWS CLI commands, as a POSIX shell script run from anywhere: a
  * service-managed StackSet per template with automatic deployment to accounts
  * that join the OUs later, and its stack instances in every account of the
- * OUs. For the hardened rollout, the replica's StackSet first; the script
- * waits for its instances before the backend's are made, and the backend's
- * automatic deployments wait for the replica's (`AutoDeployment.DependsOn`).
+ * OUs. For the hardened rollout, first a replica StackSet per backend region
+ * (`<REPLICA_STACK_SET_NAME>-<region>`, its instances in `REPLICA_REGION`,
+ * `SourceRegion` that region), each waited for; then the backend's, whose
+ * automatic deployments wait for every replica's (`AutoDeployment.DependsOn`).
  */
 export function awsCliScript(input: RolloutInput): string {
   const hardened = input.rollout.templates.length > 1;
@@ -239,8 +300,13 @@ export function awsCliScript(input: RolloutInput): string {
       'in a value needs a backslash before it (AWS CLI shorthand).',
       ...(hardened ? [
         '',
+        'Every backend has a replica of its own, named after its bucket: the script makes one replica StackSet per region',
+        'of REGIONS, <REPLICA_STACK_SET_NAME>-<region>, with SourceRegion that region and its stack instances in',
+        'REPLICA_REGION (a StackSet has one stack instance per account and region). SourceBucketName is not offered, as',
+        'BucketName: empty, it derives terraform-state-<account>-<SourceRegion>, the backend\'s bucket. A region added to',
+        'the backend\'s StackSet later needs its replica StackSet first.',
         'In an account that joins an OU later, the backend must not be made before its replica (S3 refuses replication',
-        'to a bucket that does not exist): the backend\'s StackSet depends on the replica\'s for automatic deployments',
+        'to a bucket that does not exist): the backend\'s StackSet depends on the replicas\' for automatic deployments',
         '(AutoDeployment DependsOn), which StackSets then run in that order.',
       ] : []),
     ]).split('\n').map((l) => `#${l}`),
@@ -248,7 +314,15 @@ export function awsCliScript(input: RolloutInput): string {
     'here=$(cd "$(dirname "$0")" && pwd)',
     ': "${ORGANIZATIONAL_UNIT_IDS:?set ORGANIZATIONAL_UNIT_IDS to the organizational unit IDs (ou-...) or the root ID (r-...), separated by spaces}"',
     ': "${REGIONS:?set REGIONS to the regions of the backends, separated by spaces}"',
-    ...(hardened ? [': "${REPLICA_REGION:?set REPLICA_REGION to the region of the replicas (not one of REGIONS)}"'] : []),
+    ...(hardened ? [
+      ': "${REPLICA_REGION:?set REPLICA_REGION to the region of the replicas (not one of REGIONS)}"',
+      'for region in $REGIONS; do',
+      '  if [ "$region" = "$REPLICA_REGION" ]; then',
+      '    echo "REPLICA_REGION $REPLICA_REGION is one of REGIONS ($REGIONS): replication within one region does not survive the loss of that region; choose another REPLICA_REGION" >&2',
+      '    exit 2',
+      '  fi',
+      'done',
+    ] : []),
     'CALL_AS="${CALL_AS:-SELF}"',
     'targets=$(printf \'%s\' "$ORGANIZATIONAL_UNIT_IDS" | tr -s \' \' \',\')',
     '',
@@ -266,53 +340,56 @@ export function awsCliScript(input: RolloutInput): string {
     '}',
   ];
   for (const t of input.rollout.templates) {
-    const name = names(t).kebab;
     const template = input.templates[t.id];
     const caps = capabilities(template);
-    const dependsOnReplica = hardened && t.kind === 'backend';
-    const variable = `${t.kind === 'replica' ? 'REPLICA_' : ''}STACK_SET_NAME`;
-    lines.push(
-      '',
-      `# ${templateFile(t.id)}`,
-      `${variable}="\${${variable}:-${name}}"`,
+    const replica = t.kind === 'replica';
+    // A replica's StackSet per backend region, in a loop; its name and description name the region.
+    const name = replica ? `"$REPLICA_STACK_SET_NAME-$${SOURCE_REGION_VARIABLE}"` : '"$STACK_SET_NAME"';
+    const [before, after] = describe({ t, regions: [], sourceRegion: '\0' }).split('\0');
+    const description = after === undefined ? shellQuote(before) : `${shellQuote(before)}"$${SOURCE_REGION_VARIABLE}"${shellQuote(after)}`;
+    const commands = [
       'set --',
-    );
-    for (const parameter of Object.keys(template.Parameters ?? {})) {
-      if (parameter === PARAMETER.bucketName) continue;
-      if (parameter === PARAMETER.replicaRegion) {
-        lines.push(`set -- "$@" "ParameterKey=${parameter},ParameterValue=$REPLICA_REGION"`);
-        continue;
-      }
-      const v = parameterVariable(parameter);
-      lines.push(`if [ -n "\${${v}+set}" ]; then set -- "$@" "ParameterKey=${parameter},ParameterValue=$${v}"; fi`);
-    }
-    lines.push(
+      ...parameterLines(template),
       'if [ $# -gt 0 ]; then set -- --parameters "$@"; fi',
-      ...(dependsOnReplica ? [
-        'replica_arn=$(aws cloudformation describe-stack-set --stack-set-name "$REPLICA_STACK_SET_NAME" --call-as "$CALL_AS" \\',
-        '  --query StackSet.StackSetARN --output text)',
-      ] : []),
       'aws cloudformation create-stack-set \\',
-      `  --stack-set-name "$${variable}" \\`,
-      `  --description ${shellQuote(describe(t))} \\`,
+      `  --stack-set-name ${name} \\`,
+      `  --description ${description} \\`,
       `  --template-body "file://$here/../../${templateFile(t.id)}" \\`,
       ...(caps.length > 0 ? [`  --capabilities ${caps.join(' ')} \\`] : []),
       '  --permission-model SERVICE_MANAGED \\',
-      dependsOnReplica
-        ? '  --auto-deployment "Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[$replica_arn]" \\'
+      hardened && !replica
+        ? '  --auto-deployment "Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[$replica_arns]" \\'
         : '  --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=true \\',
       '  --managed-execution Active=true \\',
       '  --call-as "$CALL_AS" "$@"',
       'operation=$(aws cloudformation create-stack-instances \\',
-      `  --stack-set-name "$${variable}" \\`,
+      `  --stack-set-name ${name} \\`,
       '  --deployment-targets "OrganizationalUnitIds=$targets" \\',
-      `  --regions ${t.kind === 'replica' ? '"$REPLICA_REGION"' : '$REGIONS'} \\`,
+      `  --regions ${replica ? '"$REPLICA_REGION"' : '$REGIONS'} \\`,
       `  --operation-preferences MaxConcurrentPercentage=${OPERATION_PREFERENCES.maxConcurrentPercentage},` +
       `FailureTolerancePercentage=${OPERATION_PREFERENCES.failureTolerancePercentage},RegionConcurrencyType=${OPERATION_PREFERENCES.regionConcurrencyType} \\`,
       '  --call-as "$CALL_AS" --query OperationId --output text)',
-      `wait_for_operation "$${variable}" "$operation"`,
-      `echo "StackSet $${variable}: stack instances made (operation $operation)"`,
-    );
+      `wait_for_operation ${name} "$operation"`,
+      `echo "StackSet ${name.slice(1, -1)}: stack instances made (operation $operation)"`,
+    ];
+    if (replica) {
+      lines.push(
+        '',
+        `# ${templateFile(t.id)}: a StackSet per backend region, its stack instances in REPLICA_REGION`,
+        'REPLICA_STACK_SET_NAME="${REPLICA_STACK_SET_NAME:-terraform-state-replica}"',
+        'replica_arns=',
+        `for ${SOURCE_REGION_VARIABLE} in $REGIONS; do`,
+        ...[
+          ...commands,
+          `replica_arn=$(aws cloudformation describe-stack-set --stack-set-name ${name} --call-as "$CALL_AS" \\`,
+          '  --query StackSet.StackSetARN --output text)',
+          'replica_arns="${replica_arns:+$replica_arns,}$replica_arn"',
+        ].map((l) => `  ${l}`),
+        'done',
+      );
+    } else {
+      lines.push('', `# ${templateFile(t.id)}`, 'STACK_SET_NAME="${STACK_SET_NAME:-terraform-state-backend}"', ...commands);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

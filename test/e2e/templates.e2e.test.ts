@@ -2,23 +2,27 @@
  * End to end, the published templates (templates/) as a landing zone deploys
  * them, on moto_server:
  *
- * 1. Every template is created with CreateStack (the replica first, in its
- *    region) with a non-default value for every parameter; each stack
- *    publishes (SSM `backend-config`, since moto's CloudFormation returns no
- *    stack outputs, TRAPS.md 11) exactly what its template's BackendConfigFile
- *    output evaluates to for those values.
+ * 1. Every template is created with CreateStack (the replicas first, in their
+ *    region: one per hardened backend, each its own) with a non-default value
+ *    for every parameter; each stack publishes (SSM `backend-config`, since
+ *    moto's CloudFormation returns no stack outputs, TRAPS.md 11) exactly what
+ *    its template's BackendConfigFile output evaluates to for those values, and
+ *    the replication destination each hardened backend's template names for
+ *    its values is the bucket and key alias its replica's stack made.
  * 2. The real Terraform runs `init` and `apply` on every backend with the
  *    published config, and lock contention on one backend per locking mode
  *    (what a contention shows depends on the locking mode only; the other
  *    backends' applies prove their encryption reaches Terraform's writes).
  * 3. A rollout's AWS CLI script, run by the real `aws` CLI against moto's
- *    Organizations and service-managed StackSets: the hardened pair lands in a
- *    member account of the OU (replica first), with the names derived from
- *    that account, and Terraform uses the backend with its published config.
+ *    Organizations and service-managed StackSets: a replica per backend region
+ *    and the hardened backends land in a member account of the OU (replicas
+ *    first), with the names derived from that account and region, and
+ *    Terraform uses the backend with its published config.
  *
  * What moto cannot prove: IAM and policy evaluation (bucket and key policies,
- * the organization boundary), replication (moto's CloudFormation does not
- * apply ReplicationConfiguration), and a stack moving between the app's
+ * the organization boundary), replication itself (moto's CloudFormation does
+ * not apply ReplicationConfiguration: the destination is read from the
+ * template, resolved for the stack's values, and found made), and a stack moving between the app's
  * template and the published one (moto's stack updates lose resources:
  * test/templates.test.ts proves the resolved resources equal instead).
  */
@@ -50,9 +54,20 @@ const REPLICA_REGION = 'eu-central-1';
 const ORGANIZATION_ID = 'o-e2etemplates1';
 const TEMPLATES = path.join(REPO_ROOT, 'templates');
 const template = (t: CatalogueTemplate) => JSON.parse(fs.readFileSync(path.join(TEMPLATES, templateFile(t.id)), 'utf8'));
+const REPLICA = CATALOGUE.find((t) => t.kind === 'replica')!;
+const BACKENDS = CATALOGUE.filter((t) => t.kind === 'backend');
 
-/** A non-default value for every parameter a template has, unique to it. */
-function valuesFor(t: CatalogueTemplate): ParameterValues {
+/** A stack to create: a backend (named after its template), or the replica of a hardened backend (each its own). */
+interface StackSpec {
+  readonly t: CatalogueTemplate;
+  readonly stackName: string;
+  /** For a replica: the backend that replicates into it. */
+  readonly backend?: CatalogueTemplate;
+}
+const REPLICA_STACKS: StackSpec[] = BACKENDS.filter((b) => b.replicated).map((b) => ({ t: REPLICA, stackName: `${REPLICA.id}-of-${b.id}`, backend: b }));
+
+/** A non-default value for every parameter a template has, unique to it (a replica's source: its backend's). */
+function valuesFor(t: CatalogueTemplate, backend?: CatalogueTemplate): ParameterValues {
   const all: ParameterValues = {
     BucketName: `e2e-${t.id}`,
     LockTableName: `e2e-${t.id}-lock`,
@@ -62,8 +77,18 @@ function valuesFor(t: CatalogueTemplate): ParameterValues {
     OrganizationId: ORGANIZATION_ID,
     DiscoveryPrefix: `/e2e/${t.id}/`,
     ReplicaRegion: REPLICA_REGION,
+    SourceRegion: E2E_REGION,
+    SourceBucketName: backend ? `e2e-${backend.id}` : '',
   };
   return Object.fromEntries(Object.keys(template(t).Parameters).map((name) => [name, all[name]]));
+}
+
+/** The replication destination a hardened backend's template names for `values`, in `account` and `region`: the bucket and the key. */
+function replicationDestination(t: CatalogueTemplate, values: ParameterValues, account: string, region: string) {
+  const bucket = Object.values<any>(resolveTemplate(template(t), values).Resources as object).find((r) => r.Properties?.ReplicationConfiguration);
+  const destination = bucket.Properties.ReplicationConfiguration.Rules[0].Destination;
+  const pseudo = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
+  return { bucketArn: evaluate(destination.Bucket, { pseudo }), keyArn: evaluate(destination.EncryptionConfiguration.ReplicaKmsKeyID, { pseudo }) };
 }
 
 /** One backend per locking mode gets the contention scenario. */
@@ -74,6 +99,7 @@ const CLI_REGIONS = [E2E_REGION, 'eu-west-1'];
 
 interface Made {
   readonly t: CatalogueTemplate;
+  readonly stackName: string;
   readonly status: string;
   readonly resources: StackResourceSummary[];
   readonly published?: Record<string, string>;
@@ -92,7 +118,8 @@ interface CliRollout {
   readonly memberAccount: string;
   /** The member account's discovery parameters, by region. */
   readonly published: Record<string, Record<string, string>>;
-  readonly replicaBucket: boolean;
+  /** Whether the bucket each region's backend replicates into (its template, for the script's values) is there, by region. */
+  readonly replicaBuckets: Record<string, { name: string; exists: boolean }>;
   readonly applied?: Applied;
   readonly durationMs: number;
 }
@@ -107,29 +134,29 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
   const made: Record<string, Made> = {};
   const applied: Record<string, Promise<Applied>> = {};
   const contended: Record<string, Promise<Contention>> = {};
-  let cliRollout: Promise<CliRollout>;
+  let cliRollout: Promise<CliRollout> | undefined;
   const runs = new ScenarioRuns();
   const timings = runs.timings;
   const account = '123456789012';
 
-  async function createStack(t: CatalogueTemplate): Promise<Made> {
+  async function createStack({ t, stackName, backend }: StackSpec): Promise<Made> {
     const region = t.kind === 'replica' ? REPLICA_REGION : E2E_REGION;
     const cfn = new CloudFormationClient({ endpoint: moto.endpoint, region, credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' } });
     try {
-      const values = valuesFor(t);
+      const values = valuesFor(t, backend);
       await cfn.send(new CreateStackCommand({
-        StackName: t.id,
+        StackName: stackName,
         TemplateBody: fs.readFileSync(path.join(TEMPLATES, templateFile(t.id)), 'utf8'),
         Parameters: Object.entries(values).map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: String(v) })),
         Capabilities: ['CAPABILITY_IAM'],
       }));
       let status = '';
       for (let i = 0; i < 300 && !/_COMPLETE$|_FAILED$/.test(status); i++) {
-        status = (await cfn.send(new DescribeStacksCommand({ StackName: t.id }))).Stacks?.[0]?.StackStatus ?? '';
+        status = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]?.StackStatus ?? '';
         if (!/_COMPLETE$|_FAILED$/.test(status)) await new Promise((r) => setTimeout(r, 200));
       }
-      const resources = (await cfn.send(new ListStackResourcesCommand({ StackName: t.id }))).StackResourceSummaries ?? [];
-      if (t.kind === 'replica') return { t, status, resources };
+      const resources = (await cfn.send(new ListStackResourcesCommand({ StackName: stackName }))).StackResourceSummaries ?? [];
+      if (t.kind === 'replica') return { t, stackName, status, resources };
       const published = await discoveryParameters(aws.ssm, String(values.DiscoveryPrefix));
       // What the template's BackendConfigFile output is, for these values, in this account and region.
       const outputs = resolveTemplate(template(t), values).Outputs as Record<string, { Value: unknown }>;
@@ -142,7 +169,7 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
           return `arn:aws:kms:${E2E_REGION}:${account}:key/${physical(id)}`;
         },
       });
-      return { t, status, resources, published, expected };
+      return { t, stackName, status, resources, published, expected };
     } finally {
       cfn.destroy();
     }
@@ -216,12 +243,17 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
         published[region] = await discoveryParameters(ssm, '/terraform/backend/');
         ssm.destroy();
       }
-      const replicaBucket = await member.s3.send(new HeadBucketCommand({ Bucket: `terraform-state-replica-${memberAccount}-${REPLICA_REGION}` }))
-        .then(() => true, () => false);
+      // Each region's backend replicates into the bucket its template names there (BucketName empty, as the script leaves it).
+      const backend = catalogueTemplate(CLI_ROLLOUT.id);
+      const replicaBuckets: CliRollout['replicaBuckets'] = {};
+      for (const region of CLI_REGIONS) {
+        const name = replicationDestination(backend, { ReplicaRegion: REPLICA_REGION }, memberAccount, region).bucketArn.replace(/^arn:aws:s3:::/, '');
+        replicaBuckets[region] = { name, exists: await member.s3.send(new HeadBucketCommand({ Bucket: name })).then(() => true, () => false) };
+      }
       const config = published[E2E_REGION]['backend-config'];
-      const b = backendOf({ t: catalogueTemplate(CLI_ROLLOUT.id), status: '', resources: [], published: published[E2E_REGION] }, config, 'cli-member', keyId);
+      const b = backendOf({ t: backend, stackName: '', status: '', resources: [], published: published[E2E_REGION] }, config, 'cli-member', keyId);
       const appliedThere = config === undefined ? undefined : await initAndApply({ ...b, s3: member.s3, ddb: member.ddb }, 'terraform.tfstate', member);
-      return { script, memberAccount, published, replicaBucket, applied: appliedThere, durationMs: Date.now() - t0 };
+      return { script, memberAccount, published, replicaBuckets, applied: appliedThere, durationMs: Date.now() - t0 };
     } finally {
       member.destroy();
     }
@@ -235,15 +267,14 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
     aws = emulatorClients(moto.endpoint);
 
     const t1 = Date.now();
-    // The replica first (the hardened backends replicate into it), then every backend side by side.
-    const replica = CATALOGUE.find((t) => t.kind === 'replica')!;
-    made[replica.id] = await createStack(replica);
-    for (const m of await Promise.all(CATALOGUE.filter((t) => t.kind === 'backend').map(createStack))) made[m.t.id] = m;
+    // The replicas first (each hardened backend replicates into its own), then every backend side by side.
+    for (const m of await Promise.all(REPLICA_STACKS.map(createStack))) made[m.stackName] = m;
+    for (const m of await Promise.all(BACKENDS.map((t) => createStack({ t, stackName: t.id })))) made[m.stackName] = m;
     timings.createStacks = Date.now() - t1;
 
     cliRollout = runs.begin('cli-rollout', runCliRollout());
     // At most three backends' Terraform runs at once: the machine has two cores.
-    const queue = CATALOGUE.filter((t) => t.kind === 'backend' && made[t.id].published?.['backend-config'] !== undefined);
+    const queue = BACKENDS.filter((t) => made[t.id].published?.['backend-config'] !== undefined);
     const lanes = Array.from({ length: 3 }, () => Promise.resolve());
     queue.forEach((t, i) => {
       const m = made[t.id];
@@ -264,9 +295,12 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
 
   afterAll(() => tearDown('templates.e2e.test.ts', { runs, clients: [aws], moto, root, timings }), 60_000);
 
-  test('every template is created with a non-default value for every parameter, the replica first', async () => {
-    expect(CATALOGUE.map((t) => [t.id, made[t.id]?.status])).toEqual(CATALOGUE.map((t) => [t.id, 'CREATE_COMPLETE']));
-    for (const t of CATALOGUE.filter((c) => c.kind === 'backend')) {
+  test('every template is created with a non-default value for every parameter, the replicas first', async () => {
+    const stacks = [...REPLICA_STACKS.map((r) => r.stackName), ...BACKENDS.map((t) => t.id)];
+    expect(stacks.map((name) => [name, made[name]?.status])).toEqual(stacks.map((name) => [name, 'CREATE_COMPLETE']));
+    // Every template is among them: the replica once per hardened backend.
+    expect(new Set(Object.values(made).map((m) => m.t.id))).toEqual(new Set(CATALOGUE.map((t) => t.id)));
+    for (const t of BACKENDS) {
       const values = valuesFor(t);
       // The names given, not the derived ones.
       await expect(aws.s3.send(new HeadBucketCommand({ Bucket: String(values.BucketName) }))).resolves.toBeDefined();
@@ -280,6 +314,17 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
     }
   });
 
+  test.each(REPLICA_STACKS.map((r) => [r.backend!.id, r] as const))('%s replicates into its own replica: the bucket and key alias its template names for its values, made by that replica\'s stack', async (_id, r) => {
+    const { bucketArn, keyArn } = replicationDestination(r.backend!, valuesFor(r.backend!), account, E2E_REGION);
+    const physical = (id: string) => made[r.stackName].resources.find((x) => x.LogicalResourceId === id)?.PhysicalResourceId;
+    // Named after the backend's bucket (SourceBucketName), in the replica region; logical IDs as the app's replica stack.
+    expect(bucketArn).toBe(`arn:aws:s3:::e2e-${r.backend!.id}-replica`);
+    expect(physical('ReplicaReplicaBucketAC938BE0')).toBe(bucketArn.replace(/^arn:aws:s3:::/, ''));
+    await expect(aws.s3.send(new HeadBucketCommand({ Bucket: `e2e-${r.backend!.id}-replica` }))).resolves.toBeDefined();
+    expect(keyArn).toBe(`arn:aws:kms:${REPLICA_REGION}:${account}:alias/e2e-${r.backend!.id}-replica`);
+    expect(`arn:aws:kms:${REPLICA_REGION}:${account}:${physical('ReplicaReplicaKeyAlias0C8414EB')}`).toBe(keyArn);
+  });
+
   test('each backend publishes exactly what its template\'s BackendConfigFile output is for those values', () => {
     for (const m of Object.values(made).filter((x) => x.t.kind === 'backend')) {
       expect({ id: m.t.id, config: m.published?.['backend-config'] }).toEqual({ id: m.t.id, config: m.expected });
@@ -289,7 +334,7 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
   });
 
   test('Terraform init and apply on every backend, with its published config: state at the key, encrypted as the template says', async () => {
-    for (const t of CATALOGUE.filter((c) => c.kind === 'backend')) {
+    for (const t of BACKENDS) {
       const a = await applied[t.id];
       expect({ id: t.id, run: recordedRun(a.state?.body) }).toEqual({ id: t.id, run: 'templates' });
       const keyArn = made[t.id].published!['kms-key-arn'];
@@ -315,12 +360,15 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
     expect(r.after).toEqual({ item: undefined, file: undefined });
   });
 
-  test(`the AWS CLI script of ${CLI_ROLLOUT.id} rolls the hardened pair out to the OU's account: replica first, derived names, Terraform on it`, async () => {
-    const r = await cliRollout;
-    expect(r.script.output).toContain('StackSet terraform-state-replica: stack instances made');
-    expect(r.script.output.indexOf('terraform-state-replica: stack instances made'))
-      .toBeLessThan(r.script.output.indexOf('terraform-state-backend: stack instances made'));
-    expect(r.replicaBucket).toBe(true);
+  test(`the AWS CLI script of ${CLI_ROLLOUT.id} rolls a replica per backend region and the backends out to the OU's account: replicas first, derived names, Terraform on it`, async () => {
+    const r = (await cliRollout)!;
+    for (const region of CLI_REGIONS) {
+      expect(r.script.output).toContain(`StackSet terraform-state-replica-${region}: stack instances made`);
+      expect(r.script.output.indexOf(`terraform-state-replica-${region}: stack instances made`))
+        .toBeLessThan(r.script.output.indexOf('terraform-state-backend: stack instances made'));
+      // Each region's backend has its own replica, named after its bucket, where its replication points.
+      expect(r.replicaBuckets[region]).toEqual({ name: `terraform-state-${r.memberAccount}-${region}-replica`, exists: true });
+    }
     for (const region of CLI_REGIONS) {
       // Each account and region derives its own bucket name; the script set OrganizationId for all.
       expect(r.published[region].bucket).toBe(`terraform-state-${r.memberAccount}-${region}`);

@@ -12,14 +12,25 @@
 # BucketName is not offered: a StackSet gives every account the same value, and bucket names are global. A comma
 # in a value needs a backslash before it (AWS CLI shorthand).
 #
+# Every backend has a replica of its own, named after its bucket: the script makes one replica StackSet per region
+# of REGIONS, <REPLICA_STACK_SET_NAME>-<region>, with SourceRegion that region and its stack instances in
+# REPLICA_REGION (a StackSet has one stack instance per account and region). SourceBucketName is not offered, as
+# BucketName: empty, it derives terraform-state-<account>-<SourceRegion>, the backend's bucket. A region added to
+# the backend's StackSet later needs its replica StackSet first.
 # In an account that joins an OU later, the backend must not be made before its replica (S3 refuses replication
-# to a bucket that does not exist): the backend's StackSet depends on the replica's for automatic deployments
+# to a bucket that does not exist): the backend's StackSet depends on the replicas' for automatic deployments
 # (AutoDeployment DependsOn), which StackSets then run in that order.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${ORGANIZATIONAL_UNIT_IDS:?set ORGANIZATIONAL_UNIT_IDS to the organizational unit IDs (ou-...) or the root ID (r-...), separated by spaces}"
 : "${REGIONS:?set REGIONS to the regions of the backends, separated by spaces}"
 : "${REPLICA_REGION:?set REPLICA_REGION to the region of the replicas (not one of REGIONS)}"
+for region in $REGIONS; do
+  if [ "$region" = "$REPLICA_REGION" ]; then
+    echo "REPLICA_REGION $REPLICA_REGION is one of REGIONS ($REGIONS): replication within one region does not survive the loss of that region; choose another REPLICA_REGION" >&2
+    exit 2
+  fi
+done
 CALL_AS="${CALL_AS:-SELF}"
 targets=$(printf '%s' "$ORGANIZATIONAL_UNIT_IDS" | tr -s ' ' ',')
 
@@ -36,29 +47,36 @@ wait_for_operation() {
   done
 }
 
-# hardened-replica.template.json
+# hardened-replica.template.json: a StackSet per backend region, its stack instances in REPLICA_REGION
 REPLICA_STACK_SET_NAME="${REPLICA_STACK_SET_NAME:-terraform-state-replica}"
-set --
-if [ -n "${NONCURRENT_VERSION_EXPIRATION_DAYS+set}" ]; then set -- "$@" "ParameterKey=NoncurrentVersionExpirationDays,ParameterValue=$NONCURRENT_VERSION_EXPIRATION_DAYS"; fi
-if [ -n "${NONCURRENT_VERSIONS_TO_RETAIN+set}" ]; then set -- "$@" "ParameterKey=NoncurrentVersionsToRetain,ParameterValue=$NONCURRENT_VERSIONS_TO_RETAIN"; fi
-if [ -n "${ORGANIZATION_ID+set}" ]; then set -- "$@" "ParameterKey=OrganizationId,ParameterValue=$ORGANIZATION_ID"; fi
-if [ $# -gt 0 ]; then set -- --parameters "$@"; fi
-aws cloudformation create-stack-set \
-  --stack-set-name "$REPLICA_STACK_SET_NAME" \
-  --description 'Cross-region replica of Terraform state (cdk-terraform-state-backend); deployed before the backend that replicates into it' \
-  --template-body "file://$here/../../hardened-replica.template.json" \
-  --permission-model SERVICE_MANAGED \
-  --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=true \
-  --managed-execution Active=true \
-  --call-as "$CALL_AS" "$@"
-operation=$(aws cloudformation create-stack-instances \
-  --stack-set-name "$REPLICA_STACK_SET_NAME" \
-  --deployment-targets "OrganizationalUnitIds=$targets" \
-  --regions "$REPLICA_REGION" \
-  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=0,RegionConcurrencyType=PARALLEL \
-  --call-as "$CALL_AS" --query OperationId --output text)
-wait_for_operation "$REPLICA_STACK_SET_NAME" "$operation"
-echo "StackSet $REPLICA_STACK_SET_NAME: stack instances made (operation $operation)"
+replica_arns=
+for source_region in $REGIONS; do
+  set --
+  set -- "$@" "ParameterKey=SourceRegion,ParameterValue=$source_region"
+  if [ -n "${NONCURRENT_VERSION_EXPIRATION_DAYS+set}" ]; then set -- "$@" "ParameterKey=NoncurrentVersionExpirationDays,ParameterValue=$NONCURRENT_VERSION_EXPIRATION_DAYS"; fi
+  if [ -n "${NONCURRENT_VERSIONS_TO_RETAIN+set}" ]; then set -- "$@" "ParameterKey=NoncurrentVersionsToRetain,ParameterValue=$NONCURRENT_VERSIONS_TO_RETAIN"; fi
+  if [ -n "${ORGANIZATION_ID+set}" ]; then set -- "$@" "ParameterKey=OrganizationId,ParameterValue=$ORGANIZATION_ID"; fi
+  if [ $# -gt 0 ]; then set -- --parameters "$@"; fi
+  aws cloudformation create-stack-set \
+    --stack-set-name "$REPLICA_STACK_SET_NAME-$source_region" \
+    --description 'Cross-region replica of the Terraform state of the backend in '"$source_region"' (cdk-terraform-state-backend); deployed before that backend' \
+    --template-body "file://$here/../../hardened-replica.template.json" \
+    --permission-model SERVICE_MANAGED \
+    --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=true \
+    --managed-execution Active=true \
+    --call-as "$CALL_AS" "$@"
+  operation=$(aws cloudformation create-stack-instances \
+    --stack-set-name "$REPLICA_STACK_SET_NAME-$source_region" \
+    --deployment-targets "OrganizationalUnitIds=$targets" \
+    --regions "$REPLICA_REGION" \
+    --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=0,RegionConcurrencyType=PARALLEL \
+    --call-as "$CALL_AS" --query OperationId --output text)
+  wait_for_operation "$REPLICA_STACK_SET_NAME-$source_region" "$operation"
+  echo "StackSet $REPLICA_STACK_SET_NAME-$source_region: stack instances made (operation $operation)"
+  replica_arn=$(aws cloudformation describe-stack-set --stack-set-name "$REPLICA_STACK_SET_NAME-$source_region" --call-as "$CALL_AS" \
+    --query StackSet.StackSetARN --output text)
+  replica_arns="${replica_arns:+$replica_arns,}$replica_arn"
+done
 
 # hardened-backend-s3-lockfile.template.json
 STACK_SET_NAME="${STACK_SET_NAME:-terraform-state-backend}"
@@ -70,15 +88,13 @@ if [ -n "${ORGANIZATION_ID+set}" ]; then set -- "$@" "ParameterKey=OrganizationI
 if [ -n "${DISCOVERY_PREFIX+set}" ]; then set -- "$@" "ParameterKey=DiscoveryPrefix,ParameterValue=$DISCOVERY_PREFIX"; fi
 set -- "$@" "ParameterKey=ReplicaRegion,ParameterValue=$REPLICA_REGION"
 if [ $# -gt 0 ]; then set -- --parameters "$@"; fi
-replica_arn=$(aws cloudformation describe-stack-set --stack-set-name "$REPLICA_STACK_SET_NAME" --call-as "$CALL_AS" \
-  --query StackSet.StackSetARN --output text)
 aws cloudformation create-stack-set \
   --stack-set-name "$STACK_SET_NAME" \
   --description 'Terraform s3 backend (cdk-terraform-state-backend): locking S3_LOCKFILE, encryption KMS, replicated to the replica region' \
   --template-body "file://$here/../../hardened-backend-s3-lockfile.template.json" \
   --capabilities CAPABILITY_IAM \
   --permission-model SERVICE_MANAGED \
-  --auto-deployment "Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[$replica_arn]" \
+  --auto-deployment "Enabled=true,RetainStacksOnAccountRemoval=true,DependsOn=[$replica_arns]" \
   --managed-execution Active=true \
   --call-as "$CALL_AS" "$@"
 operation=$(aws cloudformation create-stack-instances \
