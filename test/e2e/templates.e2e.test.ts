@@ -17,7 +17,9 @@
  *    Organizations and service-managed StackSets: a replica per backend region
  *    and the hardened backends land in a member account of the OU (replicas
  *    first), with the names derived from that account and region, and
- *    Terraform uses the backend with its published config.
+ *    Terraform uses the backend with its published config. The AWS CLI is an
+ *    optional tool (test/support/tools.ts): without it, this test alone is
+ *    skipped.
  *
  * What moto cannot prove: IAM and policy evaluation (bucket and key policies,
  * the organization boundary), replication itself (moto's CloudFormation does
@@ -44,7 +46,7 @@ import { MotoServer, startMotoServer } from '../support/moto-server';
 import { ProcessResult, runProcess } from '../support/processes';
 import { ParameterValues, resolveTemplate } from '../support/template-eval';
 import { describeRun, emulatorBackendConfig } from '../support/terraform';
-import { describeWithTools, E2E_TOOLS } from '../support/tools';
+import { describeWithTools, E2E_TOOLS, missingTools, testWithTools } from '../support/tools';
 import {
   Backend, Contention, contention, discoveryParameters, emulatorClients, EmulatorClients, getObject, must, recordedRun, runners,
   ScenarioRuns, tearDown,
@@ -127,7 +129,7 @@ interface CliRollout {
 // Tests await what beforeAll started side by side; on a loaded machine that takes a while.
 jest.setTimeout(120_000);
 
-describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with non-default parameters and used by Terraform (moto_server)', () => {
+describeWithTools(E2E_TOOLS, 'the published templates, created with non-default parameters and used by Terraform (moto_server)', () => {
   let moto: MotoServer;
   let aws: EmulatorClients;
   let root: string;
@@ -272,7 +274,8 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
     for (const m of await Promise.all(BACKENDS.map((t) => createStack({ t, stackName: t.id })))) made[m.stackName] = m;
     timings.createStacks = Date.now() - t1;
 
-    cliRollout = runs.begin('cli-rollout', runCliRollout());
+    // The AWS CLI is optional (not on the machine image): without it, only its test is skipped.
+    if (missingTools(['aws']) === undefined) cliRollout = runs.begin('cli-rollout', runCliRollout());
     // At most three backends' Terraform runs at once: the machine has two cores.
     const queue = BACKENDS.filter((t) => made[t.id].published?.['backend-config'] !== undefined);
     const lanes = Array.from({ length: 3 }, () => Promise.resolve());
@@ -360,7 +363,7 @@ describeWithTools([...E2E_TOOLS, 'aws'], 'the published templates, created with 
     expect(r.after).toEqual({ item: undefined, file: undefined });
   });
 
-  test(`the AWS CLI script of ${CLI_ROLLOUT.id} rolls a replica per backend region and the backends out to the OU's account: replicas first, derived names, Terraform on it`, async () => {
+  testWithTools(['aws'], `the AWS CLI script of ${CLI_ROLLOUT.id} rolls a replica per backend region and the backends out to the OU's account: replicas first, derived names, Terraform on it`, async () => {
     const r = (await cliRollout)!;
     for (const region of CLI_REGIONS) {
       expect(r.script.output).toContain(`StackSet terraform-state-replica-${region}: stack instances made`);

@@ -1,12 +1,16 @@
 /**
  * The external tools some test files need, which come from the machine image and
- * not from a registry: Terraform, moto_server, cfn-lint, Java and the AWS CLI. They are detected,
- * never installed.
+ * not from a registry: Terraform, moto_server, cfn-lint and Java. They are
+ * detected, never installed.
  *
  * jest's globalSetup checks the tools of the selected test files once. A missing
  * tool makes its files skip, with one line on stderr naming it; with `CI=true` it
  * fails the run instead, so these tests can never vanish from CI. The result
  * reaches the test workers through the `TEST_TOOLS_MISSING` environment variable.
+ *
+ * An optional tool (the AWS CLI, which the machine image does not promise) is
+ * needed by single tests only: missing, those tests are skipped, with one line on
+ * stderr naming them, also with `CI=true`, and the rest of their file runs.
  */
 import { spawn } from 'child_process';
 
@@ -23,8 +27,15 @@ export const TOOLS_BY_FILE: ReadonlyArray<{ readonly name: string; readonly test
   { name: 'test/e2e', test: /[\\/]test[\\/]e2e[\\/].*\.test\.ts$/, tools: E2E_TOOLS },
   { name: 'test/cfn-lint.test.ts', test: /[\\/]test[\\/]cfn-lint\.test\.ts$/, tools: ['cfn-lint'] },
   { name: 'test/terraform-fmt.test.ts', test: /[\\/]test[\\/]terraform-fmt\.test\.ts$/, tools: ['terraform'] },
+];
+
+/** The optional tools, the test files that use them and which of their tests need them (each made with `testWithTools`). */
+export const OPTIONAL_TOOLS: ReadonlyArray<{ readonly tool: Tool; readonly name: string; readonly test: RegExp; readonly tests: string }> = [
   // Runs the published AWS CLI StackSet commands with the real CLI (v1 or v2), against moto_server.
-  { name: 'test/e2e/templates.e2e.test.ts', test: /[\\/]test[\\/]e2e[\\/]templates\.e2e\.test\.ts$/, tools: ['aws'] },
+  {
+    tool: 'aws', name: 'test/e2e/templates.e2e.test.ts', test: /[\\/]test[\\/]e2e[\\/]templates\.e2e\.test\.ts$/,
+    tests: 'the AWS CLI rollout test',
+  },
 ];
 
 const ENV_VAR = 'TEST_TOOLS_MISSING';
@@ -92,17 +103,22 @@ export function toolsFor(files: readonly string[]): Tool[] {
 
 /**
  * globalSetup: checks the tools that `files` need; records the missing ones for the
- * workers. Locally prints one line naming them; with CI=true throws instead.
+ * workers. Locally prints one line naming them; with CI=true throws instead. A
+ * missing optional tool prints one line naming the tests it skips, also with CI=true.
  */
-export async function checkToolsFor(files: readonly string[]): Promise<void> {
+export async function checkToolsFor(files: readonly string[], write: (line: string) => void = (l) => process.stderr.write(l)): Promise<void> {
   const tools = toolsFor(files);
+  const optional = OPTIONAL_TOOLS.filter((o) => files.some((f) => o.test.test(f)));
   const missing: Partial<Record<Tool, string>> = {};
-  await Promise.all(tools.map(async (t) => {
+  await Promise.all([...new Set([...tools, ...optional.map((o) => o.tool)])].map(async (t) => {
     const why = await checkTool(t);
     if (why) missing[t] = why;
   }));
   process.env[ENV_VAR] = JSON.stringify(missing);
-  const reasons = Object.values(missing);
+  for (const o of optional.filter((x) => missing[x.tool] !== undefined)) {
+    write(`\nSKIPPED ${o.name}: ${o.tests} (optional tool ${o.tool} missing: ${missing[o.tool]})\n`);
+  }
+  const reasons = tools.map((t) => missing[t]).filter((r): r is string => r !== undefined);
   if (reasons.length === 0) return;
   const skipped = TOOLS_BY_FILE.filter((r) => r.tools.some((t) => missing[t]) && files.some((f) => r.test.test(f)))
     .map((r) => r.name);
@@ -110,7 +126,7 @@ export async function checkToolsFor(files: readonly string[]): Promise<void> {
   if (process.env.CI === 'true') {
     throw new Error(`CI=true and a test tool is missing: ${line}`);
   }
-  process.stderr.write(`\nSKIPPED ${line} (with CI=true this fails the run)\n`);
+  write(`\nSKIPPED ${line} (with CI=true this fails the run)\n`);
 }
 
 /**
@@ -126,6 +142,19 @@ export function missingTools(tools: readonly Tool[]): string | undefined {
   const missing = JSON.parse(raw) as Partial<Record<Tool, string>>;
   const reasons = tools.map((t) => missing[t]).filter((r): r is string => r !== undefined);
   return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+/**
+ * `test`, or `test.skip` with the reason in its name when one of `tools` is missing:
+ * for the tests that need an optional tool (globalSetup has printed the reason).
+ */
+export function testWithTools(tools: readonly Tool[], name: string, fn: () => Promise<unknown>, timeout?: number): void {
+  const missing = missingTools(tools);
+  if (missing) {
+    test.skip(`${name} [skipped: ${missing}]`, fn);
+  } else {
+    test(name, fn, timeout);
+  }
 }
 
 /**
