@@ -10,14 +10,18 @@
  * account of the backend's organization). In each cell, every recorded request of the
  * operations the grant is for must be allowed, and the requests the grant must not
  * allow are denied for the reason the README gives. A cell the grants refuse at synth
- * time (`KMS_MANAGED` or `discoveryRead` from another account) must be refused.
+ * time (`KMS_MANAGED` or `discoveryRead` from another account) must be refused. A
+ * grant of the key the backend made, to another account, names the key by its ARN
+ * (`encryptionKeyArn`), and is refused without it.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { LockingMode, StateEncryption, TerraformStateBackend } from '../lib';
 import { resolveValue } from './support/cfn-eval';
 import {
-  awsManagedS3KeyArn, backendPolicies, BackendPolicies, cfnValues, Decision, evaluate, Grantee, identityPolicies, RequestConditions,
+  awsManagedS3KeyArn, backendPolicies, BackendPolicies, cfnValues, customerKeyArn, Decision, evaluate, Grantee, identityPolicies, PolicyDocument,
+  RequestConditions,
 } from './support/grant-evaluator';
 import type { RecordedRequest } from './support/request-recorder';
 import { FixtureNames, iamRequestsOf, IamRequest, readFixture, RequestFixture, RequestPlace, substitute } from './support/terraform-requests';
@@ -55,6 +59,10 @@ interface Cell {
   readonly place: RequestPlace;
   /** The grantee of each form, or why the grant refused it. */
   readonly grantees: Record<Form, Grantee | Error>;
+  /** Where the grant needs `encryptionKeyArn` (the backend's key, another account): the refusal of the same grant without it. */
+  readonly withoutKeyArn: Partial<Record<Form, Error | undefined>>;
+  /** The key ARN the grants were given, where they were. */
+  readonly encryptionKeyArn?: string;
 }
 
 function build(locking: LockingMode, encryption: StateEncryption, reach: Reach): Cell {
@@ -65,15 +73,32 @@ function build(locking: LockingMode, encryption: StateEncryption, reach: Reach):
   });
   const granteeAccount = reach === 'the backend\'s account' ? BACKEND_ACCOUNT : OTHER_ACCOUNT;
   const pipeline = new Stack(app, 'Pipeline', { env: { account: granteeAccount, region: REGION } });
+  // The backend's own key, granted to another account: the grant takes its ARN (known after the backend's first deploy;
+  // here the one the evaluation gives the key), since KMS is not documented to evaluate its alias for another account.
+  const encryptionKeyArn = encryption === StateEncryption.KMS && granteeAccount !== BACKEND_ACCOUNT
+    ? customerKeyArn(backendStack.getLogicalId(backend.encryptionKey!.node.defaultChild as kms.CfnKey), BACKEND_ACCOUNT, REGION) : undefined;
   const refusals: Partial<Record<Form, Error>> = {};
+  const withoutKeyArn: Partial<Record<Form, Error | undefined>> = {};
+  const refusalOf = (grant: () => void): Error | undefined => {
+    try {
+      grant();
+      return undefined;
+    } catch (e) {
+      return e as Error;
+    }
+  };
   for (const form of FORMS) {
     const role = new iam.Role(pipeline, form, { roleName: ROLE_NAMES[form], assumedBy: new iam.AccountRootPrincipal() });
-    try {
-      if (form === 'discoveryRead') backend.grants.discoveryRead(role);
-      else backend.grants[form](role, { workspaces: true });
-    } catch (e) {
-      refusals[form] = e as Error;
+    if (form === 'discoveryRead') {
+      refusals[form] = refusalOf(() => backend.grants.discoveryRead(role));
+      continue;
     }
+    if (encryptionKeyArn !== undefined) {
+      // Without the ARN, on a role of its own (a refused grant adds nothing, but this role's policy is not evaluated).
+      const probe = new iam.Role(pipeline, `${form}WithoutKeyArn`, { assumedBy: new iam.AccountRootPrincipal() });
+      withoutKeyArn[form] = refusalOf(() => backend.grants[form](probe, { workspaces: true }));
+    }
+    refusals[form] = refusalOf(() => backend.grants[form](role, { workspaces: true, encryptionKeyArn }));
   }
   const assembly = app.synth();
   const backendTemplate = assembly.getStackByName('Backend').template;
@@ -94,6 +119,8 @@ function build(locking: LockingMode, encryption: StateEncryption, reach: Reach):
     names: { bucket, table, keyArn, account: BACKEND_ACCOUNT },
     place: { region: REGION, account: BACKEND_ACCOUNT, awsManagedS3KeyArn: awsManagedS3KeyArn(BACKEND_ACCOUNT, REGION) },
     grantees,
+    withoutKeyArn,
+    encryptionKeyArn,
   };
 }
 
@@ -113,8 +140,51 @@ function decide(request: IamRequest, grantee: Grantee, cell: Cell, conditions: R
   return decisions.get(key)!;
 }
 
+/** An identity policy that allows every S3 action: what only the boundary may then deny. */
+const ALL_OF_S3: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
+
+/**
+ * The bucket boundary's split (README, "Organization boundary"): outside the
+ * organization, the administration of the bucket (here `s3:PutBucketPolicy`,
+ * `s3:GetBucketPolicy`, `s3:PutLifecycleConfiguration`) is denied by
+ * `DenyBucketAdministrationOutsideOrganizationAndAccount` to a principal of
+ * another account, but not to one of the bucket's own account (the
+ * CloudFormation role after a move to another organization), which the
+ * boundary still denies every object request by `DenyOutsideOrganization`.
+ */
+async function boundaryOnAdministration(cell: Cell) {
+  const bucketArn = `arn:aws:s3:::${cell.names.bucket}`;
+  const outsider = (account: string): Grantee => ({
+    account, roleName: 'cfn-exec', identityPolicies: [ALL_OF_S3], organizationId: OUTSIDER_ORGANIZATION,
+  });
+  const cases: Array<{ who: Grantee; request: IamRequest; result: Decision['result']; denying: string[] }> = [];
+  for (const action of ['s3:PutBucketPolicy', 's3:GetBucketPolicy', 's3:PutLifecycleConfiguration']) {
+    const request = { action, resource: bucketArn, context: {} };
+    cases.push(
+      { who: outsider(OTHER_ACCOUNT), request, result: 'ExplicitlyDenied', denying: ['DenyBucketAdministrationOutsideOrganizationAndAccount'] },
+      { who: outsider(BACKEND_ACCOUNT), request, result: 'Allowed', denying: [] },
+    );
+  }
+  for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+    cases.push({
+      who: outsider(BACKEND_ACCOUNT), request: { action, resource: objectArn(cell, 'terraform.tfstate'), context: {} },
+      result: 'ExplicitlyDenied', denying: ['DenyOutsideOrganization'],
+    });
+  }
+  cases.push({
+    who: outsider(BACKEND_ACCOUNT), request: { action: 's3:ListBucket', resource: bucketArn, context: {} },
+    result: 'ExplicitlyDenied', denying: ['DenyOutsideOrganization'],
+  });
+  for (const c of cases) {
+    const decision = await evaluate(c.request, c.who, cell.policies);
+    expect({ account: c.who.account, action: c.request.action, result: decision.result, denying: decision.denyingStatements })
+      .toEqual({ account: c.who.account, action: c.request.action, result: c.result, denying: c.denying });
+  }
+  return cases;
+}
+
 /** The matrix's counts, for the last test. */
-const counts = { cells: 0, refusedCells: 0, allowed: 0, denied: 0 };
+const counts = { cells: 0, refusedCells: 0, keyArnRefusals: 0, allowed: 0, denied: 0 };
 
 /** A state write: an object write or delete that is not a lock file, or a digest item write. */
 function isStateWrite(r: RecordedRequest): boolean {
@@ -172,6 +242,16 @@ describe.each(LOCKINGS)('%s', (locking) => {
           continue;
         }
         if (grantee instanceof Error) throw grantee;
+        if (cell.encryptionKeyArn !== undefined) {
+          // The ARN given is the key's: the one the evaluation finds in the backend's template.
+          expect(cell.encryptionKeyArn).toBe(cell.names.keyArn);
+          expect({ form, refused: cell.withoutKeyArn[form]?.message }).toEqual({
+            form, refused: expect.stringContaining('Give the key\'s ARN as `encryptionKeyArn`'),
+          });
+          counts.keyArnRefusals++;
+        } else {
+          expect({ form, refused: cell.withoutKeyArn[form] }).toEqual({ form, refused: undefined });
+        }
 
         // 1. Every request of the operations the grant is for is allowed.
         const allowedOps = await decideAll(form === 'discoveryRead' ? discovery : fixture, OPERATIONS[form], grantee, cell);
@@ -244,14 +324,16 @@ describe.each(LOCKINGS)('%s', (locking) => {
         counts.denied += denials.length;
 
         // 4. A principal outside the organization: every S3 and KMS request of the grant's operations is
-        // denied by the boundary on the bucket and the key (the lock table has no boundary statement).
+        // denied by the boundary on the bucket and the key, by `DenyOutsideOrganization` alone (Terraform
+        // administers no bucket; the lock table has no boundary statement).
         if (reach === 'another account of the organization') {
           const outside = (await decideAll(fixture, OPERATIONS[form], grantee, cell, { organizationId: OUTSIDER_ORGANIZATION }))
             .filter((d) => d.request.action.startsWith('s3:') || d.request.action.startsWith('kms:'));
-          expect(outside.filter((d) => d.decision.result !== 'ExplicitlyDenied' || !d.decision.denyingStatements.includes('DenyOutsideOrganization'))
+          expect(outside.filter((d) => d.decision.result !== 'ExplicitlyDenied' || d.decision.denyingStatements.join() !== 'DenyOutsideOrganization')
             .map(shown)).toEqual([]);
           expect(outside.length).toBeGreaterThan(0);
           counts.denied += outside.length;
+          counts.denied += (await boundaryOnAdministration(cell)).length;
         }
       }
     });
@@ -262,6 +344,8 @@ test('the matrix: 4 grant forms × 3 locking modes × 3 encryptions × 3 places 
   expect(counts.cells).toBe(FORMS.length * LOCKINGS.length * ENCRYPTIONS.length * REACHES.length);
   // discoveryRead from another account (2 places × 9) and KMS_MANAGED from another account (3 forms × 2 places × 3 locking modes).
   expect(counts.refusedCells).toBe(2 * 9 + 3 * 2 * 3);
+  // The backend's own key from another account, without `encryptionKeyArn` (3 forms × 2 places × 3 locking modes).
+  expect(counts.keyArnRefusals).toBe(3 * 2 * 3);
   expect(counts.allowed).toBeGreaterThan(0);
   expect(counts.denied).toBeGreaterThan(0);
 });

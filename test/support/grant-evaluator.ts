@@ -27,6 +27,11 @@ function keyIdOf(logicalId: string): string {
   return `${hex}-0000-4000-8000-${hex}0000`;
 }
 
+/** The ARN this evaluation gives the key of `logicalId` made in `account` and `region` (what `Fn::GetAtt <key>.Arn` resolves to). */
+export function customerKeyArn(logicalId: string, account: string, region: string): string {
+  return `arn:aws:kms:${region}:${account}:key/${keyIdOf(logicalId)}`;
+}
+
 /**
  * The physical names and ARNs of a template's resources, as CloudFormation would make
  * them in `account` and `region`: from the names the template gives (`BucketName`,
@@ -55,7 +60,7 @@ export function cfnValues(template: Template, account: string, region: string): 
       switch (r.Type) {
         case 'AWS::S3::Bucket': return `arn:aws:s3:::${name(id)}`;
         case 'AWS::DynamoDB::Table': return `arn:aws:dynamodb:${region}:${account}:table/${name(id)}`;
-        case 'AWS::KMS::Key': return `arn:aws:kms:${region}:${account}:key/${name(id)}`;
+        case 'AWS::KMS::Key': return customerKeyArn(id, account, region);
         case 'AWS::IAM::Role': return `arn:aws:iam::${account}:role/${name(id)}`;
         default: throw new Error(`cannot evaluate Fn::GetAtt ${id}.Arn of a ${r.Type}`);
       }
