@@ -296,11 +296,26 @@ describe('organizationId', () => {
     const template = Template.fromStack(stack).toJSON();
     const [condition] = Object.entries<any>(template.Conditions);
     expect(condition[1]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'OrgId' }, ''] }] });
-    const conditional = JSON.stringify(template.Resources).match(new RegExp(`\\{"Fn::If":\\["${condition[0]}",\\{"Action"`, 'g'));
-    // The state bucket's, the log bucket's and the key's.
-    expect(conditional).toHaveLength(3);
-    expect(JSON.stringify(template.Resources).match(/DenyOutsideOrganization/g)).toHaveLength(3);
-    expect(JSON.stringify(template.Resources)).toContain('{"Ref":"AWS::NoValue"}');
+    // Every statement of every bucket and key policy, with the condition it is under (if any).
+    const statements = Object.values<any>(template.Resources)
+      .flatMap((r) => (r.Properties?.PolicyDocument ?? r.Properties?.KeyPolicy)?.Statement ?? [])
+      .map((st: any) => {
+        const [when, statement, otherwise] = st['Fn::If'] ?? [undefined, st, undefined];
+        return { sid: statement.Sid as string | undefined, when, otherwise };
+      });
+    const boundary = ['DenyOutsideOrganization', 'DenyBucketAdministrationOutsideOrganizationAndAccount'];
+    // The state bucket's and the log bucket's two statements each, and the key's one: each under the condition,
+    // with nothing in its place when it is false; no other statement under it, and none of them without it.
+    expect(statements.filter((st) => st.when !== undefined).map((st) => st.sid).sort()).toEqual([
+      'DenyBucketAdministrationOutsideOrganizationAndAccount', 'DenyBucketAdministrationOutsideOrganizationAndAccount',
+      'DenyOutsideOrganization', 'DenyOutsideOrganization', 'DenyOutsideOrganization',
+    ]);
+    for (const st of statements.filter((x) => x.when !== undefined)) {
+      expect({ sid: st.sid, when: st.when, otherwise: st.otherwise }).toEqual({ sid: st.sid, when: condition[0], otherwise: { Ref: 'AWS::NoValue' } });
+    }
+    expect(statements.filter((st) => st.when === undefined && boundary.includes(st.sid ?? ''))).toEqual([]);
+    // Plain statements are there too (TLS only, history protection): the walk saw the whole policies.
+    expect(statements.filter((st) => st.when === undefined).length).toBeGreaterThan(0);
   });
 
   const denyOutside = (resources: unknown) => ({
