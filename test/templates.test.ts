@@ -13,7 +13,7 @@ import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { buildBootstrapApp, nagFindings } from '../bin/app';
 import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateBackendStackSet } from '../lib';
-import { addBackendTemplateStack, synthesizeTemplate, templateApp } from '../lib/private/backend-template';
+import { addBackendTemplateStack, synthesizeTemplate, templateApp } from '../lib/backend-template';
 import { CATALOGUE, CatalogueTemplate, NagPack, templateFile } from '../scripts/templates/catalogue';
 import { evaluate } from './support/cfn-eval';
 import { normalize, ParameterValues, resolveTemplate, withoutNagMetadata } from './support/template-eval';

@@ -5,7 +5,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { BackendConfig, BackendConfigOptions } from '../backend-config';
 import { LockingMode, StateEncryption } from '../state-settings';
-import type { ITerraformStateBackend } from '../terraform-state-backend-base';
 import { discoveryParameterNames } from './discovery';
 import { stateKeyFaults, throwIfFaults, workspaceKeyPrefixFaults } from './validate';
 
@@ -86,8 +85,15 @@ export interface BackendResources {
   readonly discoveryPrefix?: string;
 }
 
+/**
+ * A backend's public names and settings (`ITerraformStateBackend`'s), as the
+ * facts name them.
+ */
+export type BackendNames = IConstruct & Pick<BackendFacts, 'account' | 'region' | 'bucketName' | 'stateKey' | 'workspaceKeyPrefix'
+  | 'locking' | 'lockTableName' | 'encryption' | 'encryptionKey'>;
+
 /** The facts of `backend`, from its public names and settings and its resources. */
-export function factsOf(backend: ITerraformStateBackend, resources: BackendResources): BackendFacts {
+export function factsOf(backend: BackendNames, resources: BackendResources): BackendFacts {
   return {
     scope: backend,
     account: backend.account,

@@ -1,8 +1,8 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import { LockingMode, StateEncryption } from '../state-settings';
-import type { TerraformStateBackendProps } from '../terraform-state-backend';
 import { DISCOVERY_NAMES } from './discovery';
 import type { ClaimedName } from './physical-names';
+import type { BackendPropsShape } from './shapes';
 
 /**
  * Internal: every default of the constructs, in one place. The props' JSDoc
@@ -71,7 +71,7 @@ export interface BackendSettings {
  * @param account the account of the backend's stack (may be a token)
  * @param region the region of the backend's stack (may be a token)
  */
-export function resolveBackendSettings(props: TerraformStateBackendProps, account: string, region: string): BackendSettings {
+export function resolveBackendSettings(props: BackendPropsShape, account: string, region: string): BackendSettings {
   const locking = props.locking ?? LockingMode.DYNAMODB;
   return {
     locking,

@@ -1,15 +1,9 @@
 import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from '../state-settings';
-import type {
-  TerraformStateBackendAttributes,
-  TerraformStateBackendDiscoveryOptions,
-  TerraformStateBackendProps,
-} from '../terraform-state-backend';
-import type { TerraformStateBackendStackSetProps } from '../terraform-state-backend-stack-set';
-import type { TerraformStateReplicaProps } from '../terraform-state-replica';
 import type { BackendSettings } from './defaults';
 import { replicaBucketName } from './replica-names';
+import type { BackendAttributesShape, BackendPropsShape, DiscoveryOptionsShape, ReplicaPropsShape, StackSetPropsShape } from './shapes';
 import { ORGANIZATION_ID_REGEX, REGION_REGEX } from './template-parameters';
 
 /**
@@ -380,7 +374,7 @@ export function objectTagFaults(prop: string, key: string, value: string): strin
  * @param region the backend's region
  * @param at the path of the props, e.g. `backend.` in a StackSet's props
  */
-export function backendFaults(props: TerraformStateBackendProps, settings: BackendSettings, region: string, at = ''): string[] {
+export function backendFaults(props: BackendPropsShape, settings: BackendSettings, region: string, at = ''): string[] {
   const p = (name: string) => `\`${at}${name}\``;
   const { locking, encryption, accessLogs } = settings;
   const faults = [
@@ -458,7 +452,7 @@ function derivedReplicaNameFaults(prop: string, sourceProp: string, sourceBucket
  *
  * @param stack the replica's stack, to tell what a `sourceBucketName` resolves to there
  */
-export function replicaFaults(props: TerraformStateReplicaProps, stack: Stack): string[] {
+export function replicaFaults(props: ReplicaPropsShape, stack: Stack): string[] {
   const faults = [
     ...enumFaults('encryption', props.encryption, ReplicaEncryption),
     ...(props.bucketName === undefined ? [] : bucketNameFaults('bucketName', props.bucketName)),
@@ -501,7 +495,7 @@ const NOT_STACK_SET_OPTIONS = [
  * @param backendSettings what the backend options resolve to in every account and region
  * @param region the region every stack instance has (a token)
  */
-export function stackSetFaults(props: TerraformStateBackendStackSetProps, backendSettings: BackendSettings, region: string): string[] {
+export function stackSetFaults(props: StackSetPropsShape, backendSettings: BackendSettings, region: string): string[] {
   const faults: string[] = [];
   if (props.organizationalUnitIds.length === 0) {
     faults.push('`organizationalUnitIds` must name at least one organizational unit');
@@ -525,13 +519,13 @@ export function stackSetFaults(props: TerraformStateBackendStackSetProps, backen
   }
   // Not offered by TerraformStateBackendOptions; a JavaScript caller can still
   // pass them, and they must not be applied to every account unnoticed.
-  const backend = (props.backend ?? {}) as TerraformStateBackendProps;
+  const backend = (props.backend ?? {}) as BackendPropsShape;
   for (const [prop, why] of NOT_STACK_SET_OPTIONS) {
     if (backend[prop] !== undefined) {
       faults.push(`\`backend.${prop}\` is not a StackSet backend option: ${why}`);
     }
   }
-  const offered: TerraformStateBackendProps = {
+  const offered: BackendPropsShape = {
     ...backend, bucketName: undefined, encryptionKey: undefined, serverAccessLogsBucket: undefined, replication: undefined,
   };
   faults.push(...backendFaults(offered, backendSettings, region, 'backend.'));
@@ -545,7 +539,7 @@ export function stackSetFaults(props: TerraformStateBackendStackSetProps, backen
  * @param encryption the encryption they resolve to
  * @param hasKey whether the import knows its key (given, or read from discovery)
  */
-export function importFaults(attrs: TerraformStateBackendAttributes, locking: LockingMode, encryption: StateEncryption,
+export function importFaults(attrs: BackendAttributesShape, locking: LockingMode, encryption: StateEncryption,
   hasKey = attrs.encryptionKey !== undefined): string[] {
   const faults = [
     ...enumFaults('locking', attrs.locking, LockingMode),
@@ -574,7 +568,7 @@ export function importFaults(attrs: TerraformStateBackendAttributes, locking: Lo
 }
 
 /** Faults of the options of `TerraformStateBackend.fromDiscovery()`. */
-export function discoveryImportFaults(options: TerraformStateBackendDiscoveryOptions): string[] {
+export function discoveryImportFaults(options: DiscoveryOptionsShape): string[] {
   return [
     ...enumFaults('locking', options.locking, LockingMode),
     ...enumFaults('encryption', options.encryption, StateEncryption),

@@ -1,13 +1,13 @@
 /**
  * The published templates: which configurations there are, what each file is
  * called, and how each is built (from the constructs, through
- * lib/private/backend-template.ts, like the StackSet's). `npm run templates`
+ * lib/backend-template.ts, like the StackSet's). `npm run templates`
  * writes them; index.json lists them for tools (the CLI package ships the
  * folder and reads the index to pick a file).
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { LockingMode, StateEncryption } from '../../lib';
-import { addBackendTemplateStack, addReplicaTemplateStack, BackendTemplateSpec } from '../../lib/private/backend-template';
+import { addBackendTemplateStack, addReplicaTemplateStack, BackendTemplateSpec } from '../../lib/backend-template';
 
 /** The locking modes and encryptions a landing zone chooses between, in the order of the catalogue. */
 export const LOCKINGS = [LockingMode.DYNAMODB, LockingMode.S3_LOCKFILE, LockingMode.DYNAMODB_AND_S3_LOCKFILE] as const;

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { synthesizeTemplate, templateApp } from '../../lib/private/backend-template';
+import { synthesizeTemplate, templateApp } from '../../lib/backend-template';
 import { CATALOGUE, ROLLOUTS, templateFile } from './catalogue';
 import { templatesIndex } from './index-file';
 import {

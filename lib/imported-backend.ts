@@ -3,15 +3,15 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { StateGrants } from '../state-grants';
-import { LockingMode, StateEncryption } from '../state-settings';
-import type { TerraformStateBackendAttributes, TerraformStateBackendDiscoveryOptions } from '../terraform-state-backend';
-import { ITerraformStateBackend, TerraformStateBackendBase } from '../terraform-state-backend-base';
-import { tableArn } from './arns';
-import { BackendFacts, factsOf } from './backend-facts';
-import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_LOCK_TABLE_NAME, DEFAULT_STATE_KEY } from './defaults';
-import { discoveredValue } from './discovery';
-import { discoveryImportFaults, importFaults, reportFaults } from './validate';
+import { tableArn } from './private/arns';
+import { BackendFacts, factsOf } from './private/backend-facts';
+import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_LOCK_TABLE_NAME, DEFAULT_STATE_KEY } from './private/defaults';
+import { discoveredValue } from './private/discovery';
+import type { BackendAttributesShape, DiscoveryOptionsShape } from './private/shapes';
+import { discoveryImportFaults, importFaults, reportFaults } from './private/validate';
+import { StateGrants } from './state-grants';
+import { LockingMode, StateEncryption } from './state-settings';
+import { ITerraformStateBackend, TerraformStateBackendBase } from './terraform-state-backend-base';
 
 /**
  * Internal: a backend this app did not make, known by its names. Its bucket,
@@ -22,6 +22,9 @@ import { discoveryImportFaults, importFaults, reportFaults } from './validate';
  * Bad attributes are reported as the constructor reports bad props: one error
  * annotation on the import, listing every fault; nothing is imported, and its
  * grants and rendering throw the same message.
+ *
+ * Not exported from the package. It lives beside the constructs it is made
+ * of, not in lib/private/, which imports no construct file.
  */
 class ImportedTerraformStateBackend extends TerraformStateBackendBase {
   public readonly bucketName: string;
@@ -42,7 +45,7 @@ class ImportedTerraformStateBackend extends TerraformStateBackendBase {
    * @param optionFaults faults of the options `attrs` were made from (from
    * discovery); when there are any, `attrs` are placeholders and are not judged
    */
-  constructor(scope: Construct, id: string, attrs: TerraformStateBackendAttributes, encryptionKeyArn?: string, optionFaults: string[] = []) {
+  constructor(scope: Construct, id: string, attrs: BackendAttributesShape, encryptionKeyArn?: string, optionFaults: string[] = []) {
     super(scope, id);
     const stack = Stack.of(this);
     this.bucketName = attrs.bucketName;
@@ -72,7 +75,7 @@ class ImportedTerraformStateBackend extends TerraformStateBackendBase {
 }
 
 /** `TerraformStateBackend.fromBackendAttributes()`. */
-export function importBackend(scope: Construct, id: string, attrs: TerraformStateBackendAttributes): ITerraformStateBackend {
+export function importBackend(scope: Construct, id: string, attrs: BackendAttributesShape): ITerraformStateBackend {
   return new ImportedTerraformStateBackend(scope, id, attrs);
 }
 
@@ -80,7 +83,7 @@ export function importBackend(scope: Construct, id: string, attrs: TerraformStat
  * `TerraformStateBackend.fromDiscovery()`: the names from the discovery
  * parameters (deploy-time references), the rest from `options`.
  */
-export function importBackendFromDiscovery(scope: Construct, id: string, options: TerraformStateBackendDiscoveryOptions): ITerraformStateBackend {
+export function importBackendFromDiscovery(scope: Construct, id: string, options: DiscoveryOptionsShape): ITerraformStateBackend {
   const prefix = options.prefix ?? DEFAULT_DISCOVERY_PREFIX;
   const locking = options.locking ?? LockingMode.DYNAMODB;
   const encryption = options.encryption ?? StateEncryption.S3_MANAGED;

@@ -1,9 +1,6 @@
 import { App, Aws, CfnCondition, CfnParameter, CfnRule, Duration, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { ReplicaEncryption, StateEncryption } from '../state-settings';
-import { TerraformStateBackend, TerraformStateBackendOptions } from '../terraform-state-backend';
-import { TerraformStateReplica } from '../terraform-state-replica';
-import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN, defaultBucketName, resolveBackendSettings } from './defaults';
+import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN, defaultBucketName, resolveBackendSettings } from './private/defaults';
 import {
   bucketNameParameter,
   discoveryPrefixParameter,
@@ -16,7 +13,10 @@ import {
   sourceRegionParameter,
   stateKeyParameter,
   versionsToRetainParameter,
-} from './template-parameters';
+} from './private/template-parameters';
+import { ReplicaEncryption, StateEncryption } from './state-settings';
+import { TerraformStateBackend, TerraformStateBackendOptions } from './terraform-state-backend';
+import { TerraformStateReplica } from './terraform-state-replica';
 
 /**
  * Internal: the one place that builds the backend's parameterised
@@ -29,6 +29,9 @@ import {
  * stack's: a stack can move between `cdk deploy` of the app and the template.
  * What differs per account or OU is a parameter; the options given become the
  * parameters' defaults, and the rest of them shape the template.
+ *
+ * Not exported from the package. It lives beside the constructs it is made
+ * of, not in lib/private/, which imports no construct file.
  */
 
 /** The stack ID of the backend template: the app's backend stack's. */
