@@ -29,20 +29,21 @@ function documents(root) {
   return ['README.md', ...docs, 'cli/README.md'].filter((f) => fs.existsSync(path.join(root, f)));
 }
 
-/** The lines of a Markdown file outside fenced code blocks, as [lineNumber, text]; inline code removed. */
-function proseLines(markdown) {
-  const out = [];
+/**
+ * A Markdown file's text with fenced code blocks and inline code blanked out (newlines
+ * kept, so offsets still give line numbers): links in code are not links.
+ */
+function prose(markdown) {
   let fence;
-  markdown.split('\n').forEach((line, i) => {
+  return markdown.split('\n').map((line) => {
     const m = /^\s*(`{3,}|~{3,})/.exec(line);
     if (m) {
       if (!fence) fence = m[1];
       else if (m[1].startsWith(fence[0]) && m[1].length >= fence.length) fence = undefined;
-      return;
+      return '';
     }
-    if (!fence) out.push([i + 1, line.replace(/(`+)(?:(?!\1).)+?\1/g, '')]);
-  });
-  return out;
+    return fence ? '' : line.replace(/(`+)(?:(?!\1).)+?\1/g, '');
+  }).join('\n');
 }
 
 /** GitHub's anchor for a heading's text (as github-slugger makes it), before de-duplication. */
@@ -78,12 +79,15 @@ function anchors(markdown) {
   return result;
 }
 
-/** The inline links `[text](target)` and images of a line (targets without a title). */
-function linkTargets(line) {
+/** The inline links `[text](target)` and images of a text, as [lineNumber, target]; a link's text may span lines. */
+function linkTargets(text) {
   const targets = [];
   const re = /!?\[(?:[^[\]]|\[[^\]]*\])*\]\(\s*<?([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)>?(?:\s+["'(][^)]*)?\)/g;
   let m;
-  while ((m = re.exec(line)) !== null) targets.push(m[1]);
+  while ((m = re.exec(text)) !== null) {
+    const end = m.index + m[0].length;
+    targets.push([text.slice(0, end).split('\n').length, m[1]]);
+  }
   return targets;
 }
 
@@ -95,46 +99,44 @@ function checkDocument(root, doc, cache) {
     return cache.get(file);
   };
   const docPath = path.join(root, doc);
-  for (const [lineNo, line] of proseLines(read(docPath))) {
-    for (const target of linkTargets(line)) {
-      let filePart;
-      let anchor;
-      let base;
-      const inRepo = IN_REPOSITORY.exec(target);
-      if (inRepo) {
-        filePart = decodeURIComponent(inRepo[1]);
-        anchor = inRepo[2] ? inRepo[2].slice(1) : undefined;
-        base = root;
-      } else if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) {
-        continue; // another site, mailto: and the like: not fetched
-      } else {
-        const hash = target.indexOf('#');
-        filePart = decodeURIComponent(hash === -1 ? target : target.slice(0, hash));
-        anchor = hash === -1 ? undefined : target.slice(hash + 1);
-        base = path.dirname(docPath);
-      }
-      const where = `${doc}:${lineNo}`;
-      const resolved = filePart === '' ? docPath : path.resolve(base, filePart);
-      const shown = path.relative(root, resolved) || '.';
-      if (!resolved.startsWith(path.resolve(root))) {
-        problems.push(`${where}: ${target} points outside the repository`);
-        continue;
-      }
-      if (!fs.existsSync(resolved)) {
-        problems.push(`${where}: ${target}: ${shown} does not exist`);
-        continue;
-      }
-      if (anchor === undefined || anchor === '') continue;
-      if (!resolved.endsWith('.md') || fs.statSync(resolved).isDirectory()) {
-        problems.push(`${where}: ${target}: an anchor into ${shown}, which is not a Markdown file`);
-        continue;
-      }
-      const available = anchors(read(resolved));
-      if (!available.has(decodeURIComponent(anchor))) {
-        const close = [...available].filter((a) => a.includes(anchor) || anchor.includes(a)).slice(0, 3);
-        problems.push(`${where}: ${target}: ${shown} has no heading with the anchor #${anchor}`
-          + (close.length ? ` (did you mean ${close.map((a) => `#${a}`).join(', ')}?)` : ''));
-      }
+  for (const [lineNo, target] of linkTargets(prose(read(docPath)))) {
+    let filePart;
+    let anchor;
+    let base;
+    const inRepo = IN_REPOSITORY.exec(target);
+    if (inRepo) {
+      filePart = decodeURIComponent(inRepo[1]);
+      anchor = inRepo[2] ? inRepo[2].slice(1) : undefined;
+      base = root;
+    } else if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) {
+      continue; // another site, mailto: and the like: not fetched
+    } else {
+      const hash = target.indexOf('#');
+      filePart = decodeURIComponent(hash === -1 ? target : target.slice(0, hash));
+      anchor = hash === -1 ? undefined : target.slice(hash + 1);
+      base = path.dirname(docPath);
+    }
+    const where = `${doc}:${lineNo}`;
+    const resolved = filePart === '' ? docPath : path.resolve(base, filePart);
+    const shown = path.relative(root, resolved) || '.';
+    if (!resolved.startsWith(path.resolve(root))) {
+      problems.push(`${where}: ${target} points outside the repository`);
+      continue;
+    }
+    if (!fs.existsSync(resolved)) {
+      problems.push(`${where}: ${target}: ${shown} does not exist`);
+      continue;
+    }
+    if (anchor === undefined || anchor === '') continue;
+    if (!resolved.endsWith('.md') || fs.statSync(resolved).isDirectory()) {
+      problems.push(`${where}: ${target}: an anchor into ${shown}, which is not a Markdown file`);
+      continue;
+    }
+    const available = anchors(read(resolved));
+    if (!available.has(decodeURIComponent(anchor))) {
+      const close = [...available].filter((a) => a.includes(anchor) || anchor.includes(a)).slice(0, 3);
+      problems.push(`${where}: ${target}: ${shown} has no heading with the anchor #${anchor}`
+        + (close.length ? ` (did you mean ${close.map((a) => `#${a}`).join(', ')}?)` : ''));
     }
   }
   return problems;

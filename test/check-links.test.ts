@@ -70,6 +70,8 @@ describe('check-links', () => {
 
   test.each([
     ['a relative link to a missing file', 'docs/locking.md', '[x](missing.md)', 'docs/locking.md:15: missing.md: docs/missing.md does not exist'],
+    ['a link whose text spans two lines', 'docs/locking.md', '[a link\nover two lines](missing.md)',
+      'docs/locking.md:16: missing.md: docs/missing.md does not exist'],
     ['a missing anchor', 'docs/locking.md', '[x](#migrating)',
       'docs/locking.md:15: #migrating: docs/locking.md has no heading with the anchor #migrating (did you mean #migrating-from-dynamodb-to-lock-files?)'],
     ['a missing anchor in another file', 'cli/README.md', '[x](../README.md#no-such-heading)',
