@@ -29,21 +29,26 @@ function documents(root) {
   return ['README.md', ...docs, 'cli/README.md'].filter((f) => fs.existsSync(path.join(root, f)));
 }
 
-/**
- * A Markdown file's text with fenced code blocks and inline code blanked out (newlines
- * kept, so offsets still give line numbers): links in code are not links.
- */
-function prose(markdown) {
+/** A Markdown file's lines, those of fenced code blocks (and their fences) as undefined. */
+function outsideFences(markdown) {
   let fence;
   return markdown.split('\n').map((line) => {
     const m = /^\s*(`{3,}|~{3,})/.exec(line);
     if (m) {
       if (!fence) fence = m[1];
       else if (m[1].startsWith(fence[0]) && m[1].length >= fence.length) fence = undefined;
-      return '';
+      return undefined;
     }
-    return fence ? '' : line.replace(/(`+)(?:(?!\1).)+?\1/g, '');
-  }).join('\n');
+    return fence ? undefined : line;
+  });
+}
+
+/**
+ * A Markdown file's text with fenced code blocks and inline code blanked out (newlines
+ * kept, so offsets still give line numbers): links in code are not links.
+ */
+function prose(markdown) {
+  return outsideFences(markdown).map((line) => (line === undefined ? '' : line.replace(/(`+)(?:(?!\1).)+?\1/g, ''))).join('\n');
 }
 
 /** GitHub's anchor for a heading's text (as github-slugger makes it), before de-duplication. */
@@ -60,15 +65,8 @@ function slug(headingText) {
 function anchors(markdown) {
   const seen = new Map();
   const result = new Set();
-  let fence;
-  for (const line of markdown.split('\n')) {
-    const f = /^\s*(`{3,}|~{3,})/.exec(line);
-    if (f) {
-      if (!fence) fence = f[1];
-      else if (f[1].startsWith(fence[0]) && f[1].length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (fence) continue;
+  for (const line of outsideFences(markdown)) {
+    if (line === undefined) continue;
     const h = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!h) continue;
     const base = slug(h[1]);
