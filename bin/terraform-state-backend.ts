@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The bootstrap app: `npx cdk deploy` gives Terraform a home in an account and
- * region. Settings come from context (`-c key=value`, see README.md); with
+ * region. Settings come from context (`-c key=value`, see docs/deploying.md); with
  * none, it synthesizes an environment-agnostic stack that serves every account
  * and region.
  *

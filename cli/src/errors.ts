@@ -1,4 +1,4 @@
-/** The exit codes of every command (documented in `tfstate-ops --help` and the README). */
+/** The exit codes of every command (documented in `tfstate-ops --help` and docs/on-call.md). */
 export enum ExitCode {
   /** Done; for `digest`, the digest matches the state. */
   OK = 0,

@@ -1,7 +1,7 @@
 /**
  * What each command needs from IAM, command by command: the one source of the
- * "Permissions" of every `--help` and of the README's "Permissions" table (a test checks
- * both READMEs against `permissionsTable()`, and runs each command on emulated AWS as a
+ * "Permissions" of every `--help` and of the "Permissions" tables of cli/README.md and
+ * docs/on-call.md (a test checks both against `permissionsTable()`, and runs each command on emulated AWS as a
  * caller whose policy is exactly these grants).
  */
 import { CommandName, COMMAND_NAMES } from './commands';
@@ -125,7 +125,7 @@ function cell(grants: readonly Grant[]): string {
 export const LIST_BUCKET_NOTE = 'Without `s3:ListBucket`, S3 answers 403 instead of 404 for an object that does not exist, '
   + 'so the commands that read an object which may be missing (a lock file, a state not yet written) need it.';
 
-/** The README's "Permissions" table (the README and cli/README.md hold it exactly). */
+/** The "Permissions" table (cli/README.md and docs/on-call.md hold it exactly). */
 export function permissionsTable(): string {
   const row = (cells: readonly string[]) => `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
   return [

@@ -1,5 +1,5 @@
 /**
- * The permissions each command needs, from one source (src/permissions.ts): the READMEs'
+ * The permissions each command needs, from one source (src/permissions.ts): docs/on-call.md's and cli/README.md's
  * tables and every --help show it, and every command runs as a caller whose policy is
  * exactly its grants, on emulated S3 that answers a missing object with 403 to a caller
  * without s3:ListBucket, as S3 does. (KMS and SSM are not emulated: their grants are
@@ -65,7 +65,7 @@ function lock(aws: FakeAws, mode: Mode): void {
 }
 
 describe('one source', () => {
-  test.each([['README.md', path.join(__dirname, '..', '..', 'README.md')], ['cli/README.md', path.join(__dirname, '..', 'README.md')]])(
+  test.each([['docs/on-call.md', path.join(__dirname, '..', '..', 'docs', 'on-call.md')], ['cli/README.md', path.join(__dirname, '..', 'README.md')]])(
     '%s holds the Permissions table the code needs, exactly', (_name, file) => {
       expect(fs.readFileSync(file, 'utf8')).toContain(permissionsTable());
     });
