@@ -319,8 +319,19 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
 
   // 6. Execute, with the stack's events as progress.
   const seen = new Set((await recentEvents(cfn, stackName, new Set(), call)).map((e) => e.EventId));
-  await call('ExecuteChangeSet', () => cfn.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: csName })));
   const failures: StackEvent[] = [];
+  try {
+    await cfn.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: csName }));
+  } catch (e) {
+    // moto makes the resources inside ExecuteChangeSet and answers a resource's failure with
+    // that service's error body, which the SDK cannot parse: read it as a failed event.
+    const err = e as { name?: string; message?: string };
+    const raw = rawErrorBody(e) ?? (err.name === 'ParameterAlreadyExists'
+      ? { ResourceType: 'AWS::SSM::Parameter', LogicalResourceId: '(ExecuteChangeSet)', ResourceStatusReason: `${err.name}: ${err.message}` } : undefined);
+    if (raw === undefined) throw awsError(e, { action: 'cloudformation:ExecuteChangeSet', resource: stackResource });
+    const state = (await call('DescribeStacks', () => cfn.send(new DescribeStacksCommand({ StackName: stackName })))).Stacks?.[0]?.StackStatus ?? 'unknown';
+    throw stackFailure(stackName, region, state, [{ ...raw, ResourceStatus: 'CREATE_FAILED' } as StackEvent], checked);
+  }
   let final = '';
   for (;;) {
     for (const e of (await recentEvents(cfn, stackName, seen, call)).reverse()) {
@@ -337,6 +348,27 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
     throw stackFailure(stackName, region, final, failures, checked);
   }
   return finish(io, f, cfn, stackName, region, checked, call, { ...summary, executed: true, status: final });
+}
+
+/** An error response the SDK could not parse (`{error}.$response`), as a failed event: its type and message. */
+function rawErrorBody(e: unknown): Pick<StackEvent, 'ResourceType' | 'ResourceStatusReason' | 'LogicalResourceId'> | undefined {
+  const body = (e as { $response?: { body?: unknown } }).$response?.body;
+  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
+  if (text === undefined || !/XML parse error|Deserialization error/i.test((e as Error).message ?? '')) return undefined;
+  let type = '';
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as { __type?: string; message?: string; Message?: string };
+    type = parsed.__type ?? '';
+    message = `${type.replace(/^.*#/, '')}: ${parsed.message ?? parsed.Message ?? text}`;
+  } catch {
+    const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+    const said = /<Message>([^<]+)<\/Message>/.exec(text)?.[1];
+    if (code !== undefined) message = `${code}: ${said ?? ''}`;
+    type = code ?? '';
+  }
+  const resourceType = /dynamodb/i.test(type) ? 'AWS::DynamoDB::Table' : /Bucket/.test(type) ? 'AWS::S3::Bucket' : 'unknown';
+  return { ResourceType: resourceType, LogicalResourceId: '(ExecuteChangeSet)', ResourceStatusReason: message };
 }
 
 type Call = <T>(action: string, fn: () => Promise<T>) => Promise<T>;
@@ -415,6 +447,17 @@ export function stackFailure(stackName: string, region: string, status: string, 
     const ownedByYou = /BucketAlreadyOwnedByYou/i.test(taken.ResourceStatusReason ?? '');
     return new CliError(`stack ${stackName} failed (${status}): the bucket name ${name} is already taken (S3 ${ownedByYou ? 'BucketAlreadyOwnedByYou: a bucket of this account outside this stack has it'
       : 'BucketAlreadyExists: bucket names are global, across all AWS accounts'}). Pass another name with --bucket.${then}`, ExitCode.FAILURE, { status, failures: reasons });
+  }
+  const tableTaken = failures.find((e) => e.ResourceType === 'AWS::DynamoDB::Table' && /already exists|ResourceInUse/i.test(e.ResourceStatusReason ?? ''));
+  if (tableTaken !== undefined) {
+    return new CliError(`stack ${stackName} failed (${status}): a DynamoDB table of that name already exists in this account and region, outside this stack `
+      + `(${tableTaken.ResourceStatusReason}). Pass another name with --table (or --locking S3_LOCKFILE for no table).${then}`, ExitCode.FAILURE,
+    { status, failures: reasons });
+  }
+  const parameterTaken = failures.find((e) => e.ResourceType === 'AWS::SSM::Parameter' && /already exists/i.test(e.ResourceStatusReason ?? ''));
+  if (parameterTaken !== undefined) {
+    return new CliError(`stack ${stackName} failed (${status}): a discovery parameter already exists outside this stack (${parameterTaken.ResourceStatusReason}): `
+      + `another backend publishes under that prefix in this account and region. Pass another --discovery-prefix.${then}`, ExitCode.FAILURE, { status, failures: reasons });
   }
   const denied = /not authorized to perform:? ([\w-]+:[\w*-]+)/.exec(text) ?? /\b(?:AccessDenied|is not authorized)\b.*?\b([a-z0-9-]+:[A-Z]\w+)/.exec(text);
   if (denied !== null) {
