@@ -259,7 +259,7 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
 
   // 4. The change set.
   const csName = changeSetName(io.now());
-  await call('CreateChangeSet', () => cfn.send(new CreateChangeSetCommand({
+  const created = await call('CreateChangeSet', () => cfn.send(new CreateChangeSetCommand({
     StackName: stackName,
     ChangeSetName: csName,
     ChangeSetType: changeSetType,
@@ -267,7 +267,15 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
     Parameters: parameters,
     Capabilities: template.entry.capabilities.length > 0 ? [...template.entry.capabilities] as Capability[] : undefined,
     Description: `tfstate-ops bootstrap: ${template.entry.file}`,
-  })));
+  }))).then(() => true, (e: CliError) => {
+    // CloudFormation says so in the change set's status; moto also refuses the change set itself.
+    if (exists && isNoChanges(e.message)) return false;
+    throw e;
+  });
+  if (!created) {
+    io.note(`stack ${stackName} is up to date: nothing to change (CreateChangeSet: No updates are to be performed.)`);
+    return finish(io, f, cfn, stackName, region, checked, call, { stackName, region, template: template.entry.file, changeSetType, changes: [], executed: false, upToDate: true });
+  }
   const cleanUp = async () => {
     await call('DeleteChangeSet', () => cfn.send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: csName })));
     if (!exists) {

@@ -239,8 +239,9 @@ ${permissionsHelp('bootstrap')}
 
 ${ENVIRONMENT.replace('AWS_ENDPOINT_URL_SSM)', 'AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_CLOUDFORMATION)')}
 
-Exit codes: 0 deployed, already up to date, or dry run; 1 failed (AWS refused a call, or the
-stack failed: the message names why); 2 usage, or no --yes without a terminal; 3 refused
-for safety (nothing was executed).
+${EXIT_CODES}
+For bootstrap: 0 deployed, already up to date, or a dry run; 1 also when the stack failed
+(the message names why, from its events); 2 also without --yes and without a terminal;
+3 a change refused as above, or "no" at the prompt (nothing was executed).
 `,
 };
