@@ -78,7 +78,7 @@ export function judgeChanges(changes: readonly ResourceChange[], oldResources: R
   });
 }
 
-/** One change as a line: `Modify  AWS::SSM::Parameter  BackendDiscoveryBackendConfigA7FBF82F  (/terraform/backend/backend-config)  replacement: False`. */
+/** One change as a line: `Modify  AWS::S3::Bucket  BackendStateBucketBF5F84A2  (my-state)  replacement: True    REFUSED`. */
 export function changeLine(j: Judged): string {
   const c = j.change;
   const parts = [

@@ -23,7 +23,8 @@
  */
 import { randomBytes } from 'crypto';
 import {
-  Capability, CreateChangeSetCommand, DeleteChangeSetCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStackEventsCommand,
+  Capability, CloudFormationClient, CreateChangeSetCommand, DeleteChangeSetCommand, DeleteStackCommand, DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
   DescribeStacksCommand, ExecuteChangeSetCommand, GetTemplateCommand, ListStackResourcesCommand, Parameter, Stack, StackEvent,
   StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
@@ -39,7 +40,7 @@ export const DEFAULT_STACK_NAME = 'TerraformStateBackend';
 
 /** The part of a CloudFormation client bootstrap uses (the SDK's, or a fake). */
 export interface CloudFormationLike {
-  send(command: any): Promise<any>;
+  readonly send: CloudFormationClient['send'];
   readonly config?: { readonly region?: () => Promise<string> };
 }
 
@@ -274,7 +275,8 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
   });
   if (!created) {
     io.note(`stack ${stackName} is up to date: nothing to change (CreateChangeSet: No updates are to be performed.)`);
-    return finish(io, f, cfn, stackName, region, checked, call, { stackName, region, template: template.entry.file, changeSetType, changes: [], executed: false, upToDate: true });
+    return finish(io, f, cfn, stackName, region, checked, call,
+      { stackName, region, template: template.entry.file, changeSetType, changes: [], executed: false, upToDate: true });
   }
   const cleanUp = async () => {
     await call('DeleteChangeSet', () => cfn.send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: csName })));
@@ -340,7 +342,7 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
     const state = (await call('DescribeStacks', () => cfn.send(new DescribeStacksCommand({ StackName: stackName })))).Stacks?.[0]?.StackStatus ?? 'unknown';
     throw stackFailure(stackName, region, state, [{ ...raw, ResourceStatus: 'CREATE_FAILED' } as StackEvent], checked);
   }
-  let final = '';
+  let final: string;
   for (;;) {
     for (const e of (await recentEvents(cfn, stackName, seen, call)).reverse()) {
       seen.add(e.EventId);
@@ -363,7 +365,7 @@ function rawErrorBody(e: unknown): Pick<StackEvent, 'ResourceType' | 'ResourceSt
   const body = (e as { $response?: { body?: unknown } }).$response?.body;
   const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
   if (text === undefined || !/XML parse error|Deserialization error/i.test((e as Error).message ?? '')) return undefined;
-  let type = '';
+  let type: string;
   let message = text;
   try {
     const parsed = JSON.parse(text) as { __type?: string; message?: string; Message?: string };

@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { changeLine, judgeChanges, ResourceChange } from '../src/change-set';
-import { backendFromResources, backendLines } from '../src/cmd-bootstrap';
+import { backendFromResources, backendLines, CloudFormationLike } from '../src/cmd-bootstrap';
 import { ExitCode } from '../src/errors';
 import { main } from '../src/main';
 import { checkRegion } from '../src/regions';
@@ -27,7 +27,13 @@ interface Run {
   readonly files: Record<string, string>;
 }
 
-async function bootstrap(argv: string[], cfn = new FakeCloudFormation(), options: { interactive?: boolean; answer?: boolean; files?: Record<string, string> } = {}): Promise<Run> {
+interface RunOptions {
+  readonly interactive?: boolean;
+  readonly answer?: boolean;
+  readonly files?: Record<string, string>;
+}
+
+async function bootstrap(argv: string[], cfn = new FakeCloudFormation(), options: RunOptions = {}): Promise<Run> {
   let out = '';
   let err = '';
   const files: Record<string, string> = { ...(options.files ?? {}) };
@@ -37,7 +43,7 @@ async function bootstrap(argv: string[], cfn = new FakeCloudFormation(), options
     env: {},
     now: () => NOW,
     who: 'runner@ci',
-    cloudformation: () => cfn,
+    cloudformation: () => cfn as unknown as CloudFormationLike,
     interactive: options.interactive ?? false,
     confirm: async () => options.answer ?? false,
     fileExists: (f) => f in files,
@@ -75,7 +81,7 @@ describe('flags are checked before any AWS call, each naming the flag, the value
     [['--encryption', 'kms'], '--encryption must be one of S3_MANAGED, KMS, got "kms"; did you mean --encryption KMS?'],
     [['--encryption', 'S3_MANAGD'], '--encryption must be one of S3_MANAGED, KMS, got "S3_MANAGD"; did you mean --encryption S3_MANAGED?'],
     [['--bucket', 'My_Bucket'], '--bucket must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, a letter or digit at both ends, '
-      + 'no reserved prefix or suffix), or empty for the default, got "My_Bucket"'],
+    + 'no reserved prefix or suffix), or empty for the default, got "My_Bucket"'],
     [['--locking', 'S3_LOCKFILE', '--table', 'locks'], '--table does not apply to --locking S3_LOCKFILE: S3 lock files need no table'],
     [['--noncurrent-versions-to-retain', '500'], '--noncurrent-versions-to-retain must be at most 100, got "500"'],
     [['--stack-name', '1stack'], '--stack-name must be a CloudFormation stack name (a letter, then up to 127 letters, digits and "-"), got "1stack"'],
@@ -351,7 +357,7 @@ describe('bootstrap on the fake CloudFormation', () => {
   test('CloudFormation itself refused: the action named; no credentials: what to set', async () => {
     const cfn = new FakeCloudFormation();
     cfn.failWith.CreateChangeSetCommand = awsFault('AccessDenied', 403, `User: arn:aws:iam::${FAKE_ACCOUNT}:user/ci is not authorized to perform: `
-      + `cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:eu-west-1:${FAKE_ACCOUNT}:stack/TerraformStateBackend/*`);
+    + `cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:eu-west-1:${FAKE_ACCOUNT}:stack/TerraformStateBackend/*`);
     const r = await bootstrap(['--yes'], cfn);
     expect(r.code).toBe(ExitCode.FAILURE);
     expect(r.err).toContain('tfstate-ops: cloudformation:CreateChangeSet on arn:aws:cloudformation:eu-west-1:<account>:stack/TerraformStateBackend/* was refused (AccessDenied');

@@ -86,7 +86,8 @@ export class FakeCloudFormation {
         if (!stack) throw missing();
         return {
           Stacks: [{
-            StackName: stack.name, StackId: stack.id, StackStatus: stack.status, Parameters: stack.parameters, Outputs: stack.outputs, Tags: stack.tags,
+            StackName: stack.name, StackId: stack.id, StackStatus: stack.status,
+            Parameters: stack.parameters, Outputs: stack.outputs, Tags: stack.tags,
           }],
         };
       case 'ListStackResourcesCommand':

@@ -88,7 +88,8 @@ describeWithTools(E2E_TOOLS, 'tfstate-ops bootstrap on moto_server', () => {
   const runs = new ScenarioRuns();
 
   const bin = (argv: string[]) => tfstateOpsBin(['bootstrap', ...argv], moto.endpoint);
-  const stackStatus = (name: string) => aws.cfn.send(new DescribeStacksCommand({ StackName: name })).then((r) => r.Stacks?.[0]?.StackStatus, () => undefined);
+  const stackStatus = (name: string) => aws.cfn.send(new DescribeStacksCommand({ StackName: name }))
+    .then((r) => r.Stacks?.[0]?.StackStatus, () => undefined);
   const eventCount = async () => (await aws.cfn.send(new DescribeStackEventsCommand({ StackName: STACK }))).StackEvents?.length ?? 0;
   const exit = (r: ToolRun, code: number) => {
     if (r.code !== code) throw new Error(`expected exit ${code}\n${describeToolRun(r)}`);
