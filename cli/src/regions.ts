@@ -37,5 +37,6 @@ export function checkRegion(region: string, from: string): void {
   }
   const match = closest(region, ALL);
   throw usageError(`${from} ${JSON.stringify(region)} is not an AWS region${match ? `; did you mean ${match}?` : ''} `
-    + `The regions this tool knows (AWS SDK 3.1162.0's partitions): ${ALL.join(', ')}`);
+    + `(the regions of the AWS SDK 3.1162.0's partitions; in aws: ${PARTITION_REGIONS.aws.join(', ')}; `
+    + `others: ${Object.keys(PARTITION_REGIONS).filter((p) => p !== 'aws').map((p) => `${p}: ${PARTITION_REGIONS[p].join(', ')}`).join('; ')})`);
 }

@@ -96,7 +96,8 @@ describe('flags are checked before any AWS call, each naming the flag, the value
     const cfn = new FakeCloudFormation();
     const r = await bootstrap(['--region', 'us-est-1'], cfn);
     expect(r.code).toBe(ExitCode.USAGE);
-    expect(r.err).toMatch(/^tfstate-ops: --region "us-est-1" is not an AWS region; did you mean us-east-1\? The regions this tool knows/);
+    expect(r.err).toMatch(/^tfstate-ops: --region "us-est-1" is not an AWS region; did you mean us-east-1\? \(the regions of the AWS SDK 3\.1162\.0's partitions; in aws: af-south-1, /);
+    expect(r.err).toContain('aws-us-gov: us-gov-east-1, us-gov-west-1)');
     expect(cfn.sent).toEqual([]);
     // From the environment or the profile, the same check, naming where it came from.
     const fromProfile = await bootstrap([], new FakeCloudFormation('eu-wets-1'));

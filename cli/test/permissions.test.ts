@@ -11,7 +11,7 @@ import * as path from 'path';
 import { COMMAND_NAMES, StateCommandName } from '../src/commands';
 import { ExitCode } from '../src/errors';
 import { COMMAND_HELP } from '../src/help';
-import { Grant, PERMISSIONS, permissionsHelp, permissionsTable } from '../src/permissions';
+import { bootstrapPermissionsTable, Grant, PERMISSIONS, permissionsHelp, permissionsTable } from '../src/permissions';
 import { Allow, FakeAws, fakeAws } from './fake-aws';
 import { BUCKET, run, TABLE, terraformLock, tfState, withoutStateLine } from './helpers';
 
@@ -74,6 +74,11 @@ describe('one source', () => {
   test.each([['README.md', path.join(__dirname, '..', '..', 'README.md')], ['cli/README.md', path.join(__dirname, '..', 'README.md')]])(
     '%s holds the Permissions table the code needs, exactly', (_name, file) => {
       expect(fs.readFileSync(file, 'utf8')).toContain(permissionsTable());
+    });
+
+  test.each([['cli/README.md', path.join(__dirname, '..', 'README.md')], ['docs/bootstrap.md', path.join(__dirname, '..', '..', 'docs', 'bootstrap.md')]])(
+    '%s holds bootstrap\'s Permissions table, exactly', (_name, file) => {
+      expect(fs.readFileSync(file, 'utf8')).toContain(bootstrapPermissionsTable());
     });
 
   test.each(COMMAND_NAMES)('%s --help lists its permissions', (command) => {
