@@ -280,8 +280,9 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
   }
   const cleanUp = async () => {
     await call('DeleteChangeSet', () => cfn.send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: csName })));
-    if (!exists) {
-      // A CREATE change set made an empty stack (REVIEW_IN_PROGRESS): leave nothing behind.
+    if (stack === undefined) {
+      // This run's CREATE change set made an empty stack (REVIEW_IN_PROGRESS): leave nothing
+      // behind. One that was there before (someone else's change sets may be on it) stays.
       await call('DeleteStack', () => cfn.send(new DeleteStackCommand({ StackName: stackName })));
     }
   };
@@ -311,7 +312,7 @@ export async function bootstrapCommand(io: BootstrapIo, f: BootstrapFlags): Prom
   }
   if (f.dryRun) {
     await cleanUp();
-    io.note(`dry run: change set ${csName} deleted, nothing executed${exists ? '' : ` (and the empty stack the CREATE change set made deleted)`}`);
+    io.note(`dry run: change set ${csName} deleted, nothing executed${stack === undefined ? ' (and the empty stack the CREATE change set made deleted)' : ''}`);
     if (f.json) io.out(toJson({ ...summary, executed: false, dryRun: true }));
     return ExitCode.OK;
   }

@@ -312,6 +312,16 @@ describe('bootstrap on the fake CloudFormation', () => {
     expect(cfn.stacks.size).toBe(0);
   });
 
+  test('a stack already in REVIEW_IN_PROGRESS (someone else\'s CREATE change set): a CREATE change set, and the stack is not deleted after a dry run', async () => {
+    const cfn = new FakeCloudFormation();
+    cfn.addStack({ name: 'TerraformStateBackend', template: '{}', status: 'REVIEW_IN_PROGRESS' });
+    const r = await bootstrap(['--dry-run'], cfn);
+    expect(r.code).toBe(ExitCode.OK);
+    expect(cfn.calls('CreateChangeSetCommand')[0].input.ChangeSetType).toBe('CREATE');
+    expect(cfn.calls('DeleteStackCommand')).toEqual([]);
+    expect(cfn.stacks.has('TerraformStateBackend')).toBe(true);
+  });
+
   test('a stack left in ROLLBACK_COMPLETE: refused, with the command that deletes it', async () => {
     const cfn = new FakeCloudFormation();
     cfn.addStack({ name: 'TerraformStateBackend', template: '{}', status: 'ROLLBACK_COMPLETE' });
