@@ -175,7 +175,7 @@ export function bootstrapPermissionsTable(): string {
 /** The "Permissions" block of a command's `--help`: the table's row, in plain text, wrapped. */
 export function permissionsHelp(command: CommandName): string {
   if (command === 'bootstrap') {
-    return ['Permissions (CloudFormation makes the resources with these same credentials; no service role is passed):',
+    return ['Permissions (CloudFormation makes the resources with these same credentials: no service role\nis passed; docs/bootstrap.md has the table):',
       ...BOOTSTRAP_PERMISSIONS.map((g) => wrap(`  ${grantText(g).replace(/`/g, '')}`, 4))].join('\n');
   }
   const p = PERMISSIONS[command];
