@@ -95,7 +95,7 @@ export default defineConfig([
     },
   },
   {
-    files: ['scripts/**/*.js', 'jest.config.js', 'cli/bin/*.js'],
+    files: ['scripts/**/*.js', 'jest.config.js', 'cli/bin/*.js', 'cli/scripts/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' },

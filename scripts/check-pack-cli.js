@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Asserts that the CLI package's tarball (`npm pack -w cli`) ships what `tfstate-ops`
 // needs and nothing else: package.json, README.md, LICENSE, the executable
-// bin/tfstate-ops.js, and cli/dist/*.js + *.d.ts compiled from every cli/src/*.ts.
-// Run after `npm run build:cli`.
+// bin/tfstate-ops.js, cli/dist/*.js + *.d.ts compiled from every cli/src/*.ts, and
+// templates/: the backend's CloudFormation templates and index.json, byte for byte the
+// repository's templates/ (`bootstrap` deploys them). It packs for real and reads the
+// tarball's files. Run after `npm run build:cli`.
 const { execFileSync } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
@@ -12,20 +15,25 @@ const cli = path.join(root, 'cli');
 const faults = [];
 
 let packed;
+const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'check-pack-cli-'));
+process.on('exit', () => fs.rmSync(unpacked, { recursive: true, force: true }));
 try {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '-w', 'cli'], {
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '-w', 'cli', '--pack-destination', unpacked], {
     cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });
   packed = JSON.parse(out)[0];
+  execFileSync('tar', ['-xzf', path.join(unpacked, packed.filename), '-C', unpacked]);
 } catch (e) {
-  console.error(`check-pack-cli: npm pack --dry-run -w cli failed: ${e.message}`);
+  console.error(`check-pack-cli: npm pack -w cli failed: ${e.message}`);
   process.exit(1);
 }
 const files = new Map(packed.files.map((f) => [f.path, f]));
 
 const sources = fs.readdirSync(path.join(cli, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+const templates = fs.readdirSync(path.join(root, 'templates')).filter((f) => f.endsWith('.template.json') || f === 'index.json');
 const expected = new Set(['package.json', 'README.md', 'LICENSE', 'bin/tfstate-ops.js',
-  ...sources.flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`])]);
+  ...sources.flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]),
+  ...templates.map((f) => `templates/${f}`)]);
 for (const file of files.keys()) {
   if (!expected.has(file)) {
     faults.push(`ships ${file}, which is not the CLI's (stale build output, a test or a source?)`);
@@ -33,7 +41,14 @@ for (const file of files.keys()) {
 }
 for (const file of expected) {
   if (!files.has(file)) {
-    faults.push(`does not ship ${file}${file.startsWith('dist/') ? ' (run `npm run build:cli` first)' : ''}`);
+    faults.push(`does not ship ${file}${/^(dist|templates)\//.test(file) ? ' (run `npm run build:cli` first)' : ''}`);
+  }
+}
+// The templates bootstrap deploys are the repository's, byte for byte (the build copies them).
+for (const f of templates) {
+  const shipped = path.join(unpacked, 'package', 'templates', f);
+  if (fs.existsSync(shipped) && !fs.readFileSync(shipped).equals(fs.readFileSync(path.join(root, 'templates', f)))) {
+    faults.push(`ships templates/${f}, which differs from the repository's templates/${f} (run \`npm run build:cli\` after \`npm run templates\`)`);
   }
 }
 const bin = files.get('bin/tfstate-ops.js');
@@ -45,8 +60,8 @@ if (!fs.readFileSync(path.join(cli, 'bin', 'tfstate-ops.js'), 'utf8').startsWith
 }
 const pkg = JSON.parse(fs.readFileSync(path.join(cli, 'package.json'), 'utf8'));
 const deps = Object.keys(pkg.dependencies ?? {}).sort().join(', ');
-if (deps !== '@aws-sdk/client-dynamodb, @aws-sdk/client-s3, @aws-sdk/client-ssm') {
-  faults.push(`depends on ${deps}; expected exactly the AWS SDK's DynamoDB, S3 and SSM clients`);
+if (deps !== '@aws-sdk/client-cloudformation, @aws-sdk/client-dynamodb, @aws-sdk/client-s3, @aws-sdk/client-ssm') {
+  faults.push(`depends on ${deps}; expected exactly the AWS SDK's CloudFormation, DynamoDB, S3 and SSM clients`);
 }
 
 // Test-only dependencies are never shipped: not as a dependency of any kind, and no
@@ -60,7 +75,7 @@ for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies',
   }
 }
 for (const file of [...files.keys()].filter((f) => /\.(js|ts)$/.test(f))) {
-  const text = fs.readFileSync(path.join(cli, file), 'utf8');
+  const text = fs.readFileSync(path.join(unpacked, 'package', file), 'utf8');
   const hit = TEST_ONLY.find((p) => text.includes(p));
   if (hit) faults.push(`${file} refers to the test-only ${hit}* packages`);
 }

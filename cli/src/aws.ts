@@ -29,7 +29,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * (AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL), read from `env` so a
  * caller of main() can point one run at an emulator without touching process.env.
  */
-export function endpointFromEnv(env: Env, service: 'S3' | 'DYNAMODB' | 'SSM'): string | undefined {
+export function endpointFromEnv(env: Env, service: 'S3' | 'DYNAMODB' | 'SSM' | 'CLOUDFORMATION'): string | undefined {
   if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) {
     return undefined;
   }

@@ -54,6 +54,11 @@ export interface CommandSpec {
   readonly needsLock?: string;
   /** The command needs the lock table (dynamodb_table): why, for the refusal of a backend without one. */
   readonly needsTable?: string;
+  /**
+   * The command does not act on an existing backend, so it takes none of BACKEND_OPTIONS
+   * (bootstrap makes the backend: its own --bucket, --table and --region name what to make).
+   */
+  readonly makesBackend?: boolean;
 }
 
 export const COMMANDS = {
@@ -81,19 +86,46 @@ export const COMMANDS = {
     positionals: { max: 1, names: '[<key>]' },
     needsTable: 'Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table (dynamodb_table)',
   },
+  bootstrap: {
+    options: {
+      'locking': { type: 'string' },
+      'encryption': { type: 'string' },
+      'stack-name': { type: 'string' },
+      'region': { type: 'string' },
+      'bucket': { type: 'string' },
+      'table': { type: 'string' },
+      'state-key': { type: 'string' },
+      'organization-id': { type: 'string' },
+      'discovery-prefix': { type: 'string' },
+      'noncurrent-version-expiration-days': { type: 'string' },
+      'noncurrent-versions-to-retain': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'yes': { type: 'boolean', short: 'y' },
+      'write-backend-tf': { type: 'string' },
+      'write-backend-config': { type: 'string' },
+    },
+    positionals: { max: 0, names: '' },
+    makesBackend: true,
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
 
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 
+/** The commands that act on an existing backend's state and locks (all but bootstrap). */
+export type StateCommandName = Exclude<CommandName, 'bootstrap'>;
+
+export const STATE_COMMAND_NAMES = COMMAND_NAMES.filter((c): c is StateCommandName => c !== 'bootstrap');
+
 export function isCommand(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(COMMANDS, name);
 }
 
-/** Every option `command` takes: the backend's, the common ones and its own. */
+/** Every option `command` takes: the backend's (unless it makes the backend), the common ones and its own. */
 export function optionsOf(command: CommandName): Record<string, OptionSpec> {
-  return { ...BACKEND_OPTIONS, ...COMMON_OPTIONS, ...COMMANDS[command].options };
+  const spec: CommandSpec = COMMANDS[command];
+  return { ...(spec.makesBackend ? {} : BACKEND_OPTIONS), ...COMMON_OPTIONS, ...spec.options };
 }
 
 /** Every option of any command (to find the command in a command line before knowing it), and --version. */

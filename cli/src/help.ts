@@ -1,5 +1,6 @@
 /** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
 import { CommandName } from './commands';
+import { DEFAULT_STACK_NAME } from './cmd-bootstrap';
 import { permissionsHelp } from './permissions';
 
 export const TOOL = 'tfstate-ops';
@@ -36,7 +37,8 @@ export const EXIT_CODES = `Exit codes:
   5  digest: the digest item and the state object disagree`;
 
 export const MAIN_HELP = `${TOOL}: state operations for Terraform's (and OpenTofu's) s3 backend: see and clear
-locks, browse and restore state history, check the state digest.
+locks, browse and restore state history, check the state digest; and bootstrap, which
+deploys the backend itself.
 
 Usage: ${TOOL} <command> [arguments] [options]
 
@@ -48,6 +50,8 @@ Commands:
   restore [<key>] --version-id V
                              make an older version current, under Terraform's lock
   digest [<key>]             compare the digest item with the state; --fix rewrites it
+  bootstrap                  deploy the backend (bucket, lock table) with CloudFormation from
+                             the template this package ships; prints the backend block
 
 ${BACKEND}
 
@@ -56,6 +60,8 @@ ${OUTPUT}
 ${ENVIRONMENT}
 
 ${EXIT_CODES}
+
+(bootstrap takes its own options, not the backend ones above: see ${TOOL} bootstrap --help.)
 
 Run \`${TOOL} <command> --help\` for a command's options.
 `;
@@ -179,5 +185,63 @@ ${BACKEND}
 ${OUTPUT}
 
 ${EXIT_CODES}
+`,
+  bootstrap: `Usage: ${TOOL} bootstrap [--locking L] [--encryption E] [--bucket NAME] [--table NAME]
+                     [--stack-name NAME] [--region R] [--dry-run] [--yes] [--json]
+                     [--write-backend-tf FILE] [--write-backend-config FILE]
+
+Deploys the backend (a versioned, encrypted, private state bucket, its access-log bucket,
+the lock table and the discovery parameters) into the caller's account and region with
+CloudFormation, from the template this package ships for --locking and --encryption
+(the templates/ of the repository; nothing is synthesized, no CDK is needed), and prints
+the terraform { backend "s3" {...} } block.
+
+  1. A change set (CREATE, or UPDATE of an existing stack) is made and shown first. An
+     existing stack made by \`cdk deploy\` of the app is updated in place (same logical IDs;
+     its CDKMetadata and BootstrapVersion go).
+  2. Refused, nothing executed, change set deleted (exit 3): a replacement (True or
+     Conditional) or a removal of a resource with a fixed name (the buckets, the table,
+     the parameters, the key alias) or of the state bucket; a --bucket or --table other
+     than the stack's; a stack in ROLLBACK_COMPLETE (delete it first: the message gives
+     the command).
+  3. --dry-run stops here. Otherwise, without --yes, it asks on a terminal; with no
+     terminal it executes nothing and says to pass --yes (exit 2).
+  4. The stack's events are shown on stderr until it settles. A second run with the same
+     flags changes nothing and says so.
+
+  --locking L                DYNAMODB (default), S3_LOCKFILE or DYNAMODB_AND_S3_LOCKFILE
+  --encryption E             S3_MANAGED (default) or KMS (a key the template makes)
+  --bucket NAME              the state bucket (default: terraform-state-<account>-<region>;
+                             on an existing stack: its bucket, kept)
+  --table NAME               the lock table (default: terraform-lock; existing: kept)
+  --stack-name NAME          the stack (default: ${DEFAULT_STACK_NAME}, the app's stack name)
+  --region R                 the region (default: AWS_REGION, or the profile's region);
+                             checked against the regions of every AWS partition
+  --state-key KEY            the key in the printed backend (default: terraform.tfstate)
+  --organization-id O        o-...: only the organization's principals may use the state
+  --discovery-prefix P       the SSM prefix of the discovery parameters (/terraform/backend/)
+  --noncurrent-version-expiration-days N, --noncurrent-versions-to-retain N
+                             how long old state versions are kept (90 days; the newest 10)
+  --dry-run                  make the change set, show it, delete it, stop
+  -y, --yes                  execute without asking
+  --write-backend-tf FILE    write the terraform { backend "s3" {...} } block to FILE
+  --write-backend-config FILE
+                             write the settings for terraform init -backend-config=FILE
+                             (never over an existing file: exit 2 before anything is done)
+  --json                     one JSON document on stdout: the changes, and the backend
+  -h, --help                 this help
+
+Flags left out on an existing stack keep the stack's values (UsePreviousValue). The
+backend printed comes from the stack's outputs; where the stack returns none (moto's
+CloudFormation), from its parameters and physical resource IDs, and it says so.
+
+${permissionsHelp('bootstrap')}
+
+${ENVIRONMENT.replace('AWS_ENDPOINT_URL_SSM)', 'AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_CLOUDFORMATION)')}
+
+${EXIT_CODES}
+For bootstrap: 0 deployed, already up to date, or a dry run; 1 also when the stack failed
+(the message names why, from its events); 2 also without --yes and without a terminal;
+3 a change refused as above, or "no" at the prompt (nothing was executed).
 `,
 };

@@ -6,9 +6,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as readline from 'readline/promises';
 import { parseArgs } from 'util';
-import { ClientFactory, sdkClientFactory } from './aws';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ClientFactory, endpointFromEnv, sdkClientFactory } from './aws';
 import { BackendSettings, resolveBackend, statePath } from './backend';
+import { bootstrapCommand, CloudFormationLike } from './cmd-bootstrap';
 import { digestCommand } from './cmd-digest';
 import { historyCommand } from './cmd-history';
 import { locksCommand } from './cmd-locks';
@@ -36,6 +39,16 @@ export interface Io {
   readonly clients?: ClientFactory;
   /** `user@host` for the locks this tool takes. */
   readonly who: string;
+  /** bootstrap: the CloudFormation client for a region; default: the SDK's, configured from `env`. */
+  readonly cloudformation?: (region: string | undefined) => CloudFormationLike;
+  /** bootstrap: whether a person can be asked (stdin and stderr are terminals). */
+  readonly interactive: boolean;
+  /** bootstrap: asks a yes/no question on the terminal. */
+  readonly confirm: (question: string) => Promise<boolean>;
+  readonly fileExists: (file: string) => boolean;
+  /** Writes a new file, failing (EEXIST) if it exists. */
+  readonly writeNewFile: (file: string, text: string) => void;
+  readonly sleep: (ms: number) => Promise<void>;
 }
 
 /** This tool's version (cli/package.json). */
@@ -61,6 +74,18 @@ function defaultIo(): Io {
     now: () => new Date(),
     readFile: (f) => fs.readFileSync(f, 'utf8'),
     who,
+    interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+    confirm: async (question) => {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return /^y(es)?$/i.test((await rl.question(question)).trim());
+      } finally {
+        rl.close();
+      }
+    },
+    fileExists: (f) => fs.existsSync(f),
+    writeNewFile: (f, text) => fs.writeFileSync(f, text, { flag: 'wx' }),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   };
 }
 
@@ -178,6 +203,40 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     if (positionals.length > max) {
       throw usageError(`${command} takes ${max === 0 ? 'no arguments' : `one argument, ${names}`}, `
         + `got ${positionals.map((p) => JSON.stringify(p)).join(' ')}; see ${TOOL} ${command} --help`);
+    }
+
+    if (command === 'bootstrap') {
+      return await bootstrapCommand({
+        out: env.stdout,
+        note: (t) => env.stderr(`${TOOL}: ${t}\n`),
+        cloudformation: env.cloudformation ?? ((region) => new CloudFormationClient({
+          region, endpoint: endpointFromEnv(env.env, 'CLOUDFORMATION'),
+        })),
+        interactive: env.interactive,
+        confirm: env.confirm,
+        fileExists: env.fileExists,
+        writeNewFile: env.writeNewFile,
+        sleep: env.sleep,
+        now: env.now,
+      }, {
+        locking: str(v, 'locking'),
+        encryption: str(v, 'encryption'),
+        stackName: str(v, 'stack-name'),
+        region: str(v, 'region'),
+        regionFromEnv: env.env.AWS_REGION || env.env.AWS_DEFAULT_REGION || undefined,
+        bucket: str(v, 'bucket'),
+        table: str(v, 'table'),
+        stateKey: str(v, 'state-key'),
+        organizationId: str(v, 'organization-id'),
+        discoveryPrefix: str(v, 'discovery-prefix'),
+        noncurrentVersionExpirationDays: str(v, 'noncurrent-version-expiration-days'),
+        noncurrentVersionsToRetain: str(v, 'noncurrent-versions-to-retain'),
+        dryRun: v['dry-run'] === true,
+        yes: v.yes === true,
+        json,
+        writeBackendTf: str(v, 'write-backend-tf'),
+        writeBackendConfig: str(v, 'write-backend-config'),
+      });
     }
 
     // Check the command's own arguments before any AWS call.

@@ -4,10 +4,10 @@
  * docs/on-call.md (a test checks both against `permissionsTable()`, and runs each command on emulated AWS as a
  * caller whose policy is exactly these grants).
  */
-import { CommandName, COMMAND_NAMES } from './commands';
+import { CommandName, STATE_COMMAND_NAMES, StateCommandName } from './commands';
 
 /** What a grant is on, in a backend. */
-export type Resource = 'bucket' | 'state' | 'lock file' | 'lock files' | 'table' | 'key' | 'parameters';
+export type Resource = 'bucket' | 'state' | 'lock file' | 'lock files' | 'table' | 'key' | 'parameters' | 'stack' | 'made bucket' | 'made table' | 'made parameters' | 'made key';
 
 /** One or more actions on one resource. */
 export interface Grant {
@@ -42,7 +42,7 @@ const WITH_KEY = 'with a KMS key';
  */
 const LIST_FOR_ABSENT: Grant = { actions: ['s3:ListBucket'], on: 'bucket' };
 
-export const PERMISSIONS: Readonly<Record<CommandName, CommandPermissions>> = {
+export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>> = {
   locks: {
     table: [{ actions: ['dynamodb:Scan'], on: 'table' }],
     lockfile: [
@@ -99,6 +99,30 @@ export const PERMISSIONS: Readonly<Record<CommandName, CommandPermissions>> = {
   },
 };
 
+/**
+ * What `bootstrap` needs: the CloudFormation calls it makes on the stack, and the actions
+ * CloudFormation takes with the same credentials (bootstrap passes no service role) to
+ * make the template's resources: the buckets (state and access log) and their policies,
+ * the lock table, the discovery parameters and, with KMS, the key and its alias.
+ */
+export const BOOTSTRAP_PERMISSIONS: readonly Grant[] = [
+  {
+    actions: ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources', 'cloudformation:GetTemplate', 'cloudformation:CreateChangeSet',
+      'cloudformation:DescribeChangeSet', 'cloudformation:DeleteChangeSet', 'cloudformation:ExecuteChangeSet', 'cloudformation:DescribeStackEvents'],
+    on: 'stack',
+  },
+  { actions: ['cloudformation:DeleteStack'], on: 'stack', when: 'with `--dry-run` (or no `--yes`) for a new stack' },
+  {
+    actions: ['s3:CreateBucket', 's3:PutBucketVersioning', 's3:PutEncryptionConfiguration', 's3:PutBucketPublicAccessBlock', 's3:PutLifecycleConfiguration',
+      's3:PutBucketLogging', 's3:PutBucketOwnershipControls', 's3:PutBucketPolicy', 's3:GetBucketPolicy'],
+    on: 'made bucket',
+  },
+  { actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateContinuousBackups', 'dynamodb:DescribeContinuousBackups'],
+    on: 'made table', when: 'with `--locking DYNAMODB` or `DYNAMODB_AND_S3_LOCKFILE`' },
+  { actions: ['ssm:PutParameter', 'ssm:GetParameters', 'ssm:AddTagsToResource'], on: 'made parameters' },
+  { actions: ['kms:CreateKey', 'kms:PutKeyPolicy', 'kms:EnableKeyRotation', 'kms:DescribeKey', 'kms:CreateAlias'], on: 'made key', when: 'with `--encryption KMS`' },
+];
+
 /** What `--discovery` adds to any command. */
 export const DISCOVERY_PERMISSIONS: readonly Grant[] = [{ actions: ['ssm:GetParameters'], on: 'parameters' }];
 
@@ -110,6 +134,11 @@ const RESOURCES: Readonly<Record<Resource, string>> = {
   'table': 'the table',
   'key': 'the key',
   'parameters': 'the discovery parameters',
+  'stack': 'the stack',
+  'made bucket': 'the buckets it makes',
+  'made table': 'the table it makes',
+  'made parameters': 'the discovery parameters it makes',
+  'made key': 'the key and alias it makes',
 };
 
 /** A grant as the README writes it: "with `--fix`: `dynamodb:PutItem`, `dynamodb:DeleteItem` on the table". */
@@ -131,14 +160,24 @@ export function permissionsTable(): string {
   return [
     row(['command', 'with a lock table (`dynamodb_table`)', 'with lock files (`use_lockfile`)', 'either way']),
     '|---|---|---|---|',
-    ...COMMAND_NAMES.map((c) => row([`\`${c}\``, cell(PERMISSIONS[c].table), cell(PERMISSIONS[c].lockfile), cell(PERMISSIONS[c].always)])),
+    ...STATE_COMMAND_NAMES.map((c) => row([`\`${c}\``, cell(PERMISSIONS[c].table), cell(PERMISSIONS[c].lockfile), cell(PERMISSIONS[c].always)])),
     row(['`--discovery` (any command)', '', '', cell(DISCOVERY_PERMISSIONS)]),
     '',
   ].join('\n');
 }
 
+/** bootstrap's "Permissions" table (cli/README.md and docs/bootstrap.md hold it exactly). */
+export function bootstrapPermissionsTable(): string {
+  return ['| when | actions | on |', '|---|---|---|',
+    ...BOOTSTRAP_PERMISSIONS.map((g) => `| ${g.when ?? 'always'} | ${g.actions.map((a) => `\`${a}\``).join(', ')} | ${RESOURCES[g.on]} |`), ''].join('\n');
+}
+
 /** The "Permissions" block of a command's `--help`: the table's row, in plain text, wrapped. */
 export function permissionsHelp(command: CommandName): string {
+  if (command === 'bootstrap') {
+    return ['Permissions (CloudFormation makes the resources with these same credentials: no service role\nis passed; docs/bootstrap.md has the table):',
+      ...BOOTSTRAP_PERMISSIONS.map((g) => wrap(`  ${grantText(g).replace(/`/g, '')}`, 4))].join('\n');
+  }
   const p = PERMISSIONS[command];
   const plain = (grants: readonly Grant[]) => cell(grants).replace(/`/g, '');
   const lines = [

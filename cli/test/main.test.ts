@@ -27,7 +27,7 @@ describe('help', () => {
       expect(text).toContain('Exit codes:\n  0  done');
       expect(text).toContain('  5  digest: the digest item and the state object disagree');
     }
-    for (const word of ['locks', 'unlock', 'history', 'restore', 'digest', '--backend-config', '--discovery', '--bucket', '--table', '--lockfile',
+    for (const word of ['locks', 'unlock', 'history', 'restore', 'digest', 'bootstrap', '--backend-config', '--discovery', '--bucket', '--table', '--lockfile',
       '--region', '--workspace-key-prefix', '--encrypt', '--kms-key-id', '--path-style', '--json', 'AWS_ENDPOINT_URL', 'AWS_PROFILE']) {
       expect(MAIN_HELP).toContain(word);
     }
@@ -41,9 +41,9 @@ describe('help', () => {
 
 describe('usage errors: exit 2, one line naming what to do, no AWS call', () => {
   test.each([
-    [['frobnicate'], 'tfstate-ops: unknown command "frobnicate". The commands are locks, unlock, history, restore, digest (see tfstate-ops --help)'],
-    [['lock'], 'tfstate-ops: unknown command "lock"; did you mean locks? The commands are locks, unlock, history, restore, digest (see tfstate-ops --help)'],
-    [['histroy', 'k'], 'tfstate-ops: unknown command "histroy"; did you mean history? The commands are locks, unlock, history, restore, digest (see tfstate-ops --help)'],
+    [['frobnicate'], 'tfstate-ops: unknown command "frobnicate". The commands are locks, unlock, history, restore, digest, bootstrap (see tfstate-ops --help)'],
+    [['lock'], 'tfstate-ops: unknown command "lock"; did you mean locks? The commands are locks, unlock, history, restore, digest, bootstrap (see tfstate-ops --help)'],
+    [['histroy', 'k'], 'tfstate-ops: unknown command "histroy"; did you mean history? The commands are locks, unlock, history, restore, digest, bootstrap (see tfstate-ops --help)'],
     [['locks', '--nope'], 'tfstate-ops: unknown option --nope for locks; see tfstate-ops locks --help'],
     [['--nope'], 'tfstate-ops: unknown option --nope; see tfstate-ops --help'],
     [['locks', '--lock-file', '--bucket', BUCKET], 'tfstate-ops: unknown option --lock-file for locks; did you mean --lockfile? See tfstate-ops locks --help'],

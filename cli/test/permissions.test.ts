@@ -8,10 +8,10 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandName, COMMAND_NAMES } from '../src/commands';
+import { COMMAND_NAMES, StateCommandName } from '../src/commands';
 import { ExitCode } from '../src/errors';
 import { COMMAND_HELP } from '../src/help';
-import { Grant, PERMISSIONS, permissionsHelp, permissionsTable } from '../src/permissions';
+import { bootstrapPermissionsTable, Grant, PERMISSIONS, permissionsHelp, permissionsTable } from '../src/permissions';
 import { Allow, FakeAws, fakeAws } from './fake-aws';
 import { BUCKET, run, TABLE, terraformLock, tfState, withoutStateLine } from './helpers';
 
@@ -28,7 +28,7 @@ const ID = '715f2a2a-25f3-8954-68f0-52ef6df5e0ce';
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 /** A command's grants for a backend locking by `mode`, as IAM allows on one state. */
-function policyFor(command: CommandName, mode: Mode, statePath = KEY): Allow[] {
+function policyFor(command: StateCommandName, mode: Mode, statePath = KEY): Allow[] {
   const p = PERMISSIONS[command];
   const grants: Grant[] = [...p.always, ...(mode !== 'lockfile' ? p.table : []), ...(mode !== 'table' ? p.lockfile : [])];
   const resource: Record<Grant['on'], string | undefined> = {
@@ -39,6 +39,12 @@ function policyFor(command: CommandName, mode: Mode, statePath = KEY): Allow[] {
     'table': TABLE,
     'key': undefined,
     'parameters': undefined,
+    // bootstrap's, not these commands'.
+    'stack': undefined,
+    'made bucket': undefined,
+    'made table': undefined,
+    'made parameters': undefined,
+    'made key': undefined,
   };
   return grants.flatMap((g) => (resource[g.on] === undefined ? [] : g.actions.map((action) => ({ action, resource: resource[g.on]! }))));
 }
@@ -70,13 +76,18 @@ describe('one source', () => {
       expect(fs.readFileSync(file, 'utf8')).toContain(permissionsTable());
     });
 
+  test.each([['cli/README.md', path.join(__dirname, '..', 'README.md')], ['docs/bootstrap.md', path.join(__dirname, '..', '..', 'docs', 'bootstrap.md')]])(
+    '%s holds bootstrap\'s Permissions table, exactly', (_name, file) => {
+      expect(fs.readFileSync(file, 'utf8')).toContain(bootstrapPermissionsTable());
+    });
+
   test.each(COMMAND_NAMES)('%s --help lists its permissions', (command) => {
     expect(COMMAND_HELP[command]).toContain(permissionsHelp(command));
   });
 });
 
 describe('each command works as a caller with exactly the grants of its row', () => {
-  const cases: Array<[CommandName, Mode, (aws: FakeAws) => string[], ExitCode]> = [];
+  const cases: Array<[StateCommandName, Mode, (aws: FakeAws) => string[], ExitCode]> = [];
   for (const mode of ['table', 'lockfile', 'both'] as const) {
     cases.push(
       ['locks', mode, (aws) => { lock(aws, mode); return ['locks']; }, ExitCode.OK],
