@@ -231,9 +231,11 @@ export async function pruneLocksCommand(ctx: CommandContext, options: PruneLocks
     ctx.out(lines.join('\n') + '\n');
   }
   if (failure) {
-    throw new CliError(`${failure.message}. ${removed.length} removed before it, all old lock-file versions or delete markers; `
-      + `no current lock file and nothing but *.tflock was touched. Run it again to finish: ${ctx.suggest(['prune-locks', ...argsOf(options), '--delete'])}`,
-    failure.exitCode, { removed: summary.removed });
+    const again = `Run it again to finish: ${ctx.suggest(['prune-locks', ...argsOf(options), '--delete'])}`;
+    throw new CliError(`${failure.message.replace(/[.;]?$/, '')}. ${removed.length === 0
+      ? 'Nothing was removed: the lock files\' versions are as they were.'
+      : `${removed.length} removed before it, all old lock-file versions or delete markers; no current lock file and nothing but *.tflock was touched.`} `
+      + again, failure.exitCode, { removed: summary.removed });
   }
   if (summary.errors.length > 0) {
     const denied = summary.errors.some((e) => e.code === 'AccessDenied');

@@ -30,7 +30,13 @@ export async function restoreCommand(ctx: CommandContext, options: RestoreOption
     Path: '',
   }, ops.now());
 
-  const held = await acquireLocks(ops, statePath, info);
+  const held = await acquireLocks(ops, statePath, info).catch((e: unknown) => {
+    // A lock that could not be taken: nothing was written, and what was taken was released (or the message says not).
+    if (e instanceof CliError && e.exitCode === ExitCode.FAILURE && !/was not released/.test(e.message)) {
+      throw new CliError(`${e.message.replace(/[.;]?$/, '')}. Nothing was restored: the state and its digest were not touched, and no lock of this tool's remains.`, e.exitCode, e.details);
+    }
+    throw e;
+  });
   let result: Record<string, unknown>;
   let failure: unknown;
   const progress: Progress = { stateWritten: false };
