@@ -304,7 +304,9 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
     test('removes the old lock versions and delete markers; state versions and the held lock stay', async () => {
       const p = 'tf/terraform.tfstate';
       const backendConfig = `bucket = "${BUCKET}"\nkey = "${p}"\nregion = "${REGION}"\nuse_lockfile = true\n`;
-      const dir = (name: string) => TerraformDir.create({ root: tmp, name, backendConfig, emulatorConfig: emulatorBackendConfig({ s3: moto.endpoint }) });
+      const dir = (name: string) => TerraformDir.create({
+        root: tmp, name, backendConfig, emulatorConfig: emulatorBackendConfig({ s3: moto.endpoint }),
+      });
       const a = dir('a');
       expect((await a.init()).code).toBe(0);
       const RUNS = 3;
@@ -348,4 +350,3 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
     }, 180_000);
   });
 });
-
