@@ -214,7 +214,8 @@ describe('DenyStateHistoryDeletion spares the versions of lock files only', () =
       const request = { action: 's3:DeleteObjectVersion', resource: `arn:aws:s3:::${bucket}/${key}`, context: {} };
       for (const [who, expected] of [[pruner('tfstate-ops-prune'), { result, denying }], [pruner('state-admin'), { result: 'Allowed', denying: [] }]] as const) {
         const decision = await evaluate(request, who, policies);
-        expect({ key, role: who.roleName, result: decision.result, denying: decision.denyingStatements }).toEqual({ key, role: who.roleName, ...expected });
+        expect({ key, role: who.roleName, result: decision.result, denying: decision.denyingStatements })
+          .toEqual({ key, role: who.roleName, ...expected });
       }
     }
   });
