@@ -162,10 +162,12 @@ export interface DataProtectionOptions {
   readonly serverAccessLogsRetention?: Duration;
 
   /**
-   * Deny `s3:DeleteObjectVersion` on the bucket to every principal except
-   * `stateHistoryAdmins`, so that no one (a compromised pipeline role included)
-   * can erase old versions of state. Terraform never deletes object versions,
-   * and lifecycle expiry is not affected.
+   * Deny `s3:DeleteObjectVersion` on the bucket's objects to every principal
+   * except `stateHistoryAdmins`, so that no one (a compromised pipeline role
+   * included) can erase old versions of state. Terraform never deletes object
+   * versions, and lifecycle expiry is not affected. Lock files (keys ending
+   * `.tflock`) are not protected: their old versions are not state, and
+   * `tfstate-ops prune-locks` deletes them.
    *
    * @default true
    */
@@ -176,7 +178,7 @@ export interface DataProtectionOptions {
    * when `protectStateHistory` is on, matched with `aws:PrincipalArn`
    * (wildcards allowed, e.g. for SSO role names).
    *
-   * @default - none: no principal may delete object versions
+   * @default - none: no principal may delete object versions (but of lock files)
    */
   readonly stateHistoryAdmins?: string[];
 

@@ -111,7 +111,7 @@ describe('old versions of state', () => {
 });
 
 describe('state history protection', () => {
-  test('denies s3:DeleteObjectVersion to everyone by default, and nothing else beyond the TLS rules', () => {
+  test('denies s3:DeleteObjectVersion to everyone by default on every object but lock files, and nothing else beyond the TLS rules', () => {
     const { template, stack, backend } = synth();
     const id = stateBucketId(stack, backend);
     const statements = bucketPolicyStatements(template, id);
@@ -121,8 +121,10 @@ describe('state history protection', () => {
       Effect: 'Deny',
       Principal: { AWS: '*' },
       Action: 's3:DeleteObjectVersion',
-      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*']] },
+      // Every object but `<any prefix>.tflock`: a lock file's old versions are not state (tfstate-ops prune-locks deletes them).
+      NotResource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*.tflock']] },
     });
+    expect(statements[2].Resource).toBeUndefined();
   });
 
   test('exempts stateHistoryAdmins by aws:PrincipalArn', () => {

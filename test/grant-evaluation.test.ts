@@ -183,6 +183,44 @@ async function boundaryOnAdministration(cell: Cell) {
   return cases;
 }
 
+/**
+ * History protection spares lock files only (`tfstate-ops prune-locks`): a role of the
+ * backend's account granted `s3:DeleteObjectVersion` on every object may delete a
+ * version of any `.tflock` (in any prefix), and of nothing else; the named
+ * `stateHistoryAdmins` may delete any version.
+ */
+describe('DenyStateHistoryDeletion spares the versions of lock files only', () => {
+  const pruner = (roleName: string): Grantee => ({
+    account: BACKEND_ACCOUNT, roleName,
+    identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:DeleteObjectVersion', Resource: 'arn:aws:s3:::*/*' }] }],
+  });
+  const cases: Array<[string, Decision['result'], string[]]> = [
+    ['terraform.tfstate.tflock', 'Allowed', []],
+    ['env:/staging/terraform.tfstate.tflock', 'Allowed', []],
+    ['team/a/network.tfstate.tflock', 'Allowed', []],
+    ['terraform.tfstate', 'ExplicitlyDenied', ['DenyStateHistoryDeletion']],
+    ['env:/staging/terraform.tfstate', 'ExplicitlyDenied', ['DenyStateHistoryDeletion']],
+    ['terraform.tfstate.tflock.backup', 'ExplicitlyDenied', ['DenyStateHistoryDeletion']],
+    ['tflock', 'ExplicitlyDenied', ['DenyStateHistoryDeletion']],
+  ];
+  test.each(LOCKINGS)('%s', async (locking) => {
+    const app = new App();
+    const stack = new Stack(app, 'Backend', { env: { account: BACKEND_ACCOUNT, region: REGION } });
+    const backend = new TerraformStateBackend(stack, 'State', { locking, stateHistoryAdmins: [`arn:aws:iam::${BACKEND_ACCOUNT}:role/state-admin`] });
+    const template = app.synth().getStackByName('Backend').template;
+    const bucket = resolveValue(stack.resolve(backend.bucketName), cfnValues(template, BACKEND_ACCOUNT, REGION)) as string;
+    const policies = backendPolicies(template, BACKEND_ACCOUNT, REGION, bucket, locking === LockingMode.S3_LOCKFILE ? undefined : TABLE);
+    for (const [key, result, denying] of cases) {
+      const request = { action: 's3:DeleteObjectVersion', resource: `arn:aws:s3:::${bucket}/${key}`, context: {} };
+      for (const [who, expected] of [[pruner('tfstate-ops-prune'), { result, denying }], [pruner('state-admin'), { result: 'Allowed', denying: [] }]] as const) {
+        const decision = await evaluate(request, who, policies);
+        expect({ key, role: who.roleName, result: decision.result, denying: decision.denyingStatements })
+          .toEqual({ key, role: who.roleName, ...expected });
+      }
+    }
+  });
+});
+
 /** The matrix's counts, for the last test. */
 const counts = { cells: 0, refusedCells: 0, keyArnRefusals: 0, allowed: 0, denied: 0 };
 
@@ -310,6 +348,10 @@ describe.each(LOCKINGS)('%s', (locking) => {
         // History protection: nobody but the named admins deletes a version (README, Data protection).
         denials.push({ why: 'DeleteObjectVersion', request: { action: 's3:DeleteObjectVersion', resource: objectArn(cell, 'terraform.tfstate'), context: {} },
           result: 'ExplicitlyDenied', denying: ['DenyStateHistoryDeletion'] });
+        for (const key of ['env:/staging/terraform.tfstate', 'terraform.tfstate.tflock.backup']) {
+          denials.push({ why: `DeleteObjectVersion of ${key}`, request: { action: 's3:DeleteObjectVersion', resource: objectArn(cell, key), context: {} },
+            result: 'ExplicitlyDenied', denying: ['DenyStateHistoryDeletion'] });
+        }
         // TLS only, 1.2 or later (the bucket policy CDK's enforceSSL and minimumTLSVersion write, without a Sid).
         const read: IamRequest = { action: 's3:GetObject', resource: objectArn(cell, 'terraform.tfstate'), context: {} };
         denials.push(

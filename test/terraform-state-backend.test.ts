@@ -82,7 +82,7 @@ describe('state bucket', () => {
           },
           {
             Sid: 'DenyStateHistoryDeletion', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:DeleteObjectVersion',
-            Resource: bucketAndObjects[1],
+            NotResource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/*.tflock']] },
           },
         ],
       },

@@ -36,11 +36,33 @@ export function endpointFromEnv(env: Env, service: 'S3' | 'DYNAMODB' | 'SSM' | '
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-/** The SDK's clients. */
-export function sdkClientFactory(env: Env): ClientFactory {
+/**
+ * How long one attempt of a request may take, so that an endpoint that accepts the
+ * connection and never answers does not hang the tool (the SDK's default is no limit).
+ * A timed-out attempt is retried by the SDK like any transient error (3 attempts in all,
+ * its standard retry mode), so a call gives up after at most about three times
+ * REQUEST_TIMEOUT_MS, with an error naming the action and resource.
+ */
+export interface Timeouts {
+  /** Connecting (TCP and TLS). */
+  readonly connectionMs: number;
+  /** The whole request and response, body included (a state of tens of MB fits in it). */
+  readonly requestMs: number;
+}
+
+/** Connecting to an AWS endpoint takes well under a second; five means it is unreachable. */
+export const CONNECTION_TIMEOUT_MS = 5_000;
+/** One request, answer included: the largest state a backend holds downloads well within it. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectionMs: CONNECTION_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS };
+
+/** The SDK's clients, each attempt bounded by `timeouts` (tests pass shorter ones). */
+export function sdkClientFactory(env: Env, timeouts: Timeouts = DEFAULT_TIMEOUTS): ClientFactory {
   const common = (options: ClientOptions, service: 'S3' | 'DYNAMODB' | 'SSM') => ({
     region: options.region ?? (env.AWS_REGION || undefined),
     endpoint: endpointFromEnv(env, service),
+    requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
   });
   return {
     s3: (options) => new S3Client({ ...common(options, 'S3'), forcePathStyle: options.forcePathStyle }),
@@ -149,6 +171,11 @@ export function awsError(e: unknown, call: Call): CliError {
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
     return new CliError(`${call.action} on ${call.resource}: the bucket is in another region (${name}${said}). Pass --region with the bucket's region.`,
       ExitCode.FAILURE);
+  }
+  if (name === 'TimeoutError' || (/timed? ?out/i.test(message) && !status)) {
+    return new CliError(`${call.action} on ${call.resource}: no answer in time (${name}${said}; each attempt may take `
+      + `${REQUEST_TIMEOUT_MS / 1000}s, connecting ${CONNECTION_TIMEOUT_MS / 1000}s, and the SDK tried 3 times). Check the network and AWS_ENDPOINT_URL.`,
+    ExitCode.FAILURE);
   }
   const network = s.code ?? '';
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(network)) {

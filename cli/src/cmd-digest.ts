@@ -163,7 +163,13 @@ async function fixDigest(ctx: CommandContext, options: DigestOptions): Promise<F
     Version: ctx.toolVersion,
     Path: '',
   }, ops.now());
-  const held = await acquireLocks(ops, statePath, info);
+  const held = await acquireLocks(ops, statePath, info).catch((e: unknown) => {
+    // A lock that could not be taken: nothing was written, and what was taken was released (or the message says not).
+    if (e instanceof CliError && e.exitCode === ExitCode.FAILURE && !/was not released/.test(e.message)) {
+      throw new CliError(`${e.message.replace(/[.;]?$/, '')}. Nothing was changed: the digest was not touched, and no lock of this tool's remains.`, e.exitCode, e.details);
+    }
+    throw e;
+  });
   let result: FixResult | undefined;
   let failure: unknown;
   try {
@@ -207,6 +213,10 @@ async function fixDigest(ctx: CommandContext, options: DigestOptions): Promise<F
   const problems = await releaseLocks(ops, held);
   if (failure !== undefined) {
     if (problems.length > 0) ctx.warn(problems.join('\n'));
+    if (failure instanceof CliError && failure.exitCode === ExitCode.FAILURE && problems.length === 0) {
+      throw new CliError(`${failure.message.replace(/[.;]?$/, '')}. Nothing was changed: the digest is as it was, and this tool's lock ${info.ID} `
+        + 'was released.', failure.exitCode, failure.details);
+    }
     throw failure;
   }
   if (problems.length > 0) {

@@ -1,12 +1,12 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { aws, awsError, isConditionFailed, isNoSuchKey, s3Arn, tableResource } from './aws';
 import { CommandContext } from './context';
 import { CliError, ExitCode } from './errors';
 import { toJson } from './format';
 import { newLockInfo } from './lock-info';
 import { acquireLocks, digestItemKey, HeldLocks, releaseLocks } from './locks';
-import { encryptionParams, getObject, md5Hex, summarizeState, withSerial } from './state';
+import { encryptionParams, getObject, md5Hex, StoredObject, summarizeState, withSerial } from './state';
 
 export interface RestoreOptions {
   readonly key: string;
@@ -30,11 +30,18 @@ export async function restoreCommand(ctx: CommandContext, options: RestoreOption
     Path: '',
   }, ops.now());
 
-  const held = await acquireLocks(ops, statePath, info);
+  const held = await acquireLocks(ops, statePath, info).catch((e: unknown) => {
+    // A lock that could not be taken: nothing was written, and what was taken was released (or the message says not).
+    if (e instanceof CliError && e.exitCode === ExitCode.FAILURE && !/was not released/.test(e.message)) {
+      throw new CliError(`${e.message.replace(/[.;]?$/, '')}. Nothing was restored: the state and its digest were not touched, and no lock of this tool's remains.`, e.exitCode, e.details);
+    }
+    throw e;
+  });
   let result: Record<string, unknown>;
   let failure: unknown;
+  const progress: Progress = { stateWritten: false };
   try {
-    result = await restoreLocked(ctx, options, held);
+    result = await restoreLocked(ctx, options, held, progress);
   } catch (e) {
     failure = e;
   }
@@ -42,6 +49,11 @@ export async function restoreCommand(ctx: CommandContext, options: RestoreOption
   if (failure !== undefined) {
     if (problems.length > 0) {
       ctx.warn(problems.join('\n'));
+    }
+    // Say which of the two happened: nothing written, or written (and then, where it could be, undone).
+    if (failure instanceof CliError && failure.exitCode === ExitCode.FAILURE && !progress.stateWritten && problems.length === 0) {
+      throw new CliError(`${failure.message.replace(/[.;]?$/, '')}. Nothing was restored: the state and its digest are as they were, `
+        + `and this tool's lock ${info.ID} was released.`, failure.exitCode, failure.details);
     }
     throw failure;
   }
@@ -70,7 +82,13 @@ export async function restoreCommand(ctx: CommandContext, options: RestoreOption
   return ExitCode.OK;
 }
 
-async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held: HeldLocks): Promise<Record<string, unknown>> {
+/** What a failed restore had written, to say so. */
+interface Progress {
+  /** A new current version of the state was written (and not undone). */
+  stateWritten: boolean;
+}
+
+async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held: HeldLocks, progress: Progress): Promise<Record<string, unknown>> {
   const { ops } = ctx;
   const { backend } = ops;
   const { bucket } = backend;
@@ -124,6 +142,7 @@ async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held:
     }
     newVersionId = now.versionId;
   }
+  progress.stateWritten = true;
   let digestItem: string | undefined;
   if (backend.table && ops.dynamodb) {
     digestItem = digestItemKey(bucket, statePath);
@@ -133,29 +152,79 @@ async function restoreLocked(ctx: CommandContext, options: RestoreOptions, held:
         Item: { LockID: { S: digestItem! }, Digest: { S: md5 } },
       })));
     } catch (e) {
+      // A write whose every answer was lost may have been done: the digest read back tells.
+      const written = await readDigestValue(ctx, digestItem).catch(() => undefined);
+      if (written === md5) {
+        return summary();
+      }
+      // The state is written and its digest is not: Terraform would refuse the state. Put the
+      // replaced state back (its bytes, as a new version, conditioned on the version just
+      // written; deleting a version is not this tool's to do), so the digest matches again.
+      const undone = await undoStateWrite(ctx, statePath, current, md5).catch((u: Error) => u);
+      if (!(undone instanceof Error)) {
+        progress.stateWritten = false;
+        throw new CliError(`the digest of ${objectUrl} could not be written (${(e as Error).message}), so the restore was undone: `
+          + `${undone}`, ExitCode.FAILURE);
+      }
       throw new CliError(`${objectUrl} was restored (new version ${newVersionId}), but its digest was not written, so Terraform will refuse it `
-        + `until it is: ${(e as Error).message}\nFix it with: ${ctx.suggest(['digest', ...keyArgs(options), '--fix'])}`, ExitCode.FAILURE);
+        + `until it is: ${(e as Error).message}\nUndoing the restore failed too (${undone.message}).\n`
+        + `Fix it with: ${ctx.suggest(['digest', ...keyArgs(options), '--fix'])}`, ExitCode.FAILURE);
     }
   }
-  const enc = encryptionParams(backend);
-  return {
-    bucket,
-    statePath,
-    versionId,
-    unchanged: false,
-    lineage: restored.lineage,
-    restoredSerial: restored.serial,
-    serial,
-    replacedVersionId: current?.versionId ?? null,
-    replacedSerial: currentState?.serial ?? null,
-    replacedLineage: currentState?.lineage ?? null,
-    newVersionId: newVersionId ?? null,
-    size: body.length,
-    md5,
-    encryption: enc.ServerSideEncryption ? `${enc.ServerSideEncryption}${enc.SSEKMSKeyId ? ` (${enc.SSEKMSKeyId})` : ''}` : null,
-    digestItem: digestItem ?? null,
-    lockId: held.info.ID,
-  };
+  return summary();
+
+  function summary(): Record<string, unknown> {
+    const enc = encryptionParams(backend);
+    return {
+      bucket,
+      statePath,
+      versionId,
+      unchanged: false,
+      lineage: restored.lineage,
+      restoredSerial: restored.serial,
+      serial,
+      replacedVersionId: current?.versionId ?? null,
+      replacedSerial: currentState?.serial ?? null,
+      replacedLineage: currentState?.lineage ?? null,
+      newVersionId: newVersionId ?? null,
+      size: body.length,
+      md5,
+      encryption: enc.ServerSideEncryption ? `${enc.ServerSideEncryption}${enc.SSEKMSKeyId ? ` (${enc.SSEKMSKeyId})` : ''}` : null,
+      digestItem: digestItem ?? null,
+      lockId: held.info.ID,
+    };
+  }
+}
+
+/** The Digest of a digest item (consistent read), if any. */
+async function readDigestValue(ctx: CommandContext, lockId: string): Promise<string | undefined> {
+  const { backend, dynamodb } = ctx.ops;
+  const out = await dynamodb!.send(new GetItemCommand({ TableName: backend.table, Key: { LockID: { S: lockId } }, ConsistentRead: true }));
+  return out.Item?.Digest?.S;
+}
+
+/**
+ * Writes the replaced state's bytes back as the current version (or deletes the object when
+ * there was none), conditioned on the version this tool wrote; says what it did.
+ */
+async function undoStateWrite(ctx: CommandContext, statePath: string, replaced: StoredObject | undefined, writtenMd5: string): Promise<string> {
+  const { ops } = ctx;
+  const { backend } = ops;
+  const { bucket } = backend;
+  const now = await getObject(ops.s3, bucket, statePath);
+  if (now?.md5 !== writtenMd5) {
+    throw new CliError(`s3://${bucket}/${statePath} is no longer the version this tool wrote`, ExitCode.REFUSED);
+  }
+  if (!replaced) {
+    await aws({ action: 's3:DeleteObject', resource: s3Arn(bucket, statePath) },
+      () => ops.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: statePath, IfMatch: now.etag })));
+    return 'the state object is deleted again (there was none before), and there is no digest, as before.';
+  }
+  const put = await aws({ action: 's3:PutObject', resource: s3Arn(bucket, statePath) }, () => ops.s3.send(new PutObjectCommand({
+    Bucket: bucket, Key: statePath, Body: replaced.body, ContentType: 'application/json', ...encryptionParams(backend), IfMatch: now.etag,
+  })));
+  return `the state's bytes are those of version ${replaced.versionId ?? '(unversioned)'} again (written as version ${put.VersionId ?? '(unversioned)'}), `
+    + 'and its digest is as it was.';
 }
 
 function keyArgs(options: { key: string; workspace?: string }): string[] {

@@ -47,7 +47,17 @@ export async function unlockCommand(ctx: CommandContext, given: string, id: stri
   const ordered = [...locks].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'dynamodb' ? -1 : 1));
   const results: Array<{ lock: FoundLock; outcome: string }> = [];
   for (const lock of ordered) {
-    results.push({ lock, outcome: await removeLock(ops, lock) });
+    try {
+      results.push({ lock, outcome: await removeLock(ops, lock) });
+    } catch (e) {
+      if (!(e instanceof CliError) || e.exitCode !== ExitCode.FAILURE) throw e;
+      // Say what is left: nothing removed, or the lock item removed and the lock file not.
+      const done = results.map((r) => describeLocation(ops, r.lock));
+      throw new CliError(`${e.message.replace(/[.;]?$/, '')}. ${done.length === 0
+        ? `Nothing was removed: the lock ${id} on ${statePath} is as it was.`
+        : `Removed ${done.join(', ')}; ${describeLocation(ops, lock)} was not, so Terraform still sees the state locked. `
+          + `Run the same command again to remove the rest: ${ctx.suggest(['unlock', statePath, '--id', id])}`}`, e.exitCode, e.details);
+    }
   }
   if (ctx.json) {
     ctx.out(toJson({ statePath, id, removed: results.map((r) => ({ ...lockJson(ops, r.lock), outcome: r.outcome })) }));

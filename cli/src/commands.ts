@@ -62,31 +62,35 @@ export interface CommandSpec {
 }
 
 export const COMMANDS = {
-  locks: {
+  'locks': {
     options: { 'older-than': { type: 'string' } },
     positionals: { max: 0, names: '' },
     needsLock: 'so there is nowhere to look for locks',
   },
-  unlock: {
+  'unlock': {
     options: { id: { type: 'string' } },
     positionals: { max: 1, names: '<state path>' },
     needsLock: 'so there is nowhere to look for locks',
   },
-  history: {
+  'history': {
     options: { workspace: { type: 'string' }, limit: { type: 'string' } },
     positionals: { max: 1, names: '[<key>]' },
   },
-  restore: {
+  'restore': {
     options: { 'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' } },
     positionals: { max: 1, names: '[<key>]' },
     needsLock: 'and restore takes the state\'s lock, as Terraform does',
   },
-  digest: {
+  'digest': {
     options: { workspace: { type: 'string' }, fix: { type: 'boolean' } },
     positionals: { max: 1, names: '[<key>]' },
     needsTable: 'Terraform keeps the state digest (<bucket>/<state path>-md5) in the DynamoDB table (dynamodb_table)',
   },
-  bootstrap: {
+  'prune-locks': {
+    options: { 'older-than': { type: 'string' }, 'prefix': { type: 'string' }, 'delete': { type: 'boolean' } },
+    positionals: { max: 0, names: '' },
+  },
+  'bootstrap': {
     options: {
       'locking': { type: 'string' },
       'encryption': { type: 'string' },

@@ -50,6 +50,8 @@ Commands:
   restore [<key>] --version-id V
                              make an older version current, under Terraform's lock
   digest [<key>]             compare the digest item with the state; --fix rewrites it
+  prune-locks [--delete]     the old versions and delete markers of lock files (*.tflock):
+                             listed, or with --delete deleted
   bootstrap                  deploy the backend (bucket, lock table) with CloudFormation from
                              the template this package ships; prints the backend block
 
@@ -67,7 +69,7 @@ Run \`${TOOL} <command> --help\` for a command's options.
 `;
 
 export const COMMAND_HELP: Record<CommandName, string> = {
-  locks: `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
+  'locks': `Usage: ${TOOL} locks [--older-than DURATION] [backend options] [--json]
 
 Lists every lock held in the backend, where the backend keeps them: the lock items of
 its DynamoDB table (dynamodb_table; digest items, which hold no lock Info, are not locks)
@@ -86,7 +88,7 @@ ${OUTPUT}
 
 ${EXIT_CODES}
 `,
-  unlock: `Usage: ${TOOL} unlock <state path> --id LOCK_ID [backend options] [--json]
+  'unlock': `Usage: ${TOOL} unlock <state path> --id LOCK_ID [backend options] [--json]
 
 Removes the lock on <state path> (the state object key as \`${TOOL} locks\` shows it, for
 example terraform.tfstate or env:/staging/terraform.tfstate; Terraform's lock Path,
@@ -111,7 +113,7 @@ ${OUTPUT}
 
 ${EXIT_CODES}
 `,
-  history: `Usage: ${TOOL} history [<key>] [--workspace W] [--limit N] [backend options] [--json]
+  'history': `Usage: ${TOOL} history [<key>] [--workspace W] [--limit N] [backend options] [--json]
 
 Lists the versions of a state object, newest first: version ID, time, size, and from each
 version's JSON the serial, lineage and Terraform version; the current version is marked
@@ -131,7 +133,7 @@ ${OUTPUT}
 
 ${EXIT_CODES}
 `,
-  restore: `Usage: ${TOOL} restore [<key>] --version-id V [--workspace W] [--allow-other-lineage]
+  'restore': `Usage: ${TOOL} restore [<key>] --version-id V [--workspace W] [--allow-other-lineage]
                    [--keep-serial] [backend options] [--json]
 
 Makes version V of the state current, as Terraform would write it:
@@ -162,7 +164,7 @@ ${OUTPUT}
 
 ${EXIT_CODES}
 `,
-  digest: `Usage: ${TOOL} digest [<key>] [--workspace W] [--fix] [backend options] [--json]
+  'digest': `Usage: ${TOOL} digest [<key>] [--workspace W] [--fix] [backend options] [--json]
 
 Compares the state's digest item (<bucket>/<state path>-md5 in the lock table, which
 Terraform checks on every read) with the MD5 of the state object's bytes (downloaded and
@@ -186,7 +188,46 @@ ${OUTPUT}
 
 ${EXIT_CODES}
 `,
-  bootstrap: `Usage: ${TOOL} bootstrap [--locking L] [--encryption E] [--bucket NAME] [--table NAME]
+  'prune-locks': `Usage: ${TOOL} prune-locks [--older-than DURATION] [--prefix P] [--delete] [backend options] [--json]
+
+In a versioned bucket every locked Terraform run (use_lockfile) leaves a version of its
+<state path>.tflock and a delete marker, and no lifecycle rule can pick lock files out
+(filters take prefixes and tags, not suffixes: Terraform issue #36445). This command lists
+the versions and delete markers of every key under the prefix (ListObjectVersions) and
+removes, by version ID (DeleteObjects, at most 1000 a request), those of keys ending
+.tflock only:
+  - every noncurrent version and noncurrent delete marker of a lock file;
+  - the current delete marker of a lock file (a lock released), once every older entry of
+    its key is gone, so that no old lock version ever becomes current again.
+It never deletes the current version of a lock file (a lock held, or one left behind: see
+\`${TOOL} locks\`), and never anything whose key does not end .tflock (states, digests'
+states, anything else). It looks at lock files whatever the backend's locking: a backend
+without use_lockfile may hold them from before a migration.
+
+A DRY RUN BY DEFAULT: it says what it would remove and deletes nothing, because a deleted
+version cannot be brought back. Pass --delete to delete. It says what it looked at, what
+it removed (versions, delete markers, bytes) and what it kept; a key S3 refused is listed
+with S3's error and the exit code is 1.
+
+  --delete                   delete (default: a dry run that deletes nothing)
+  --older-than DURATION      only entries noncurrent for at least this long (a delete marker:
+                             released at least this long ago), as S3's lifecycle counts it
+                             (90s, 15m, 2h, 1d, 1h30m)
+  --prefix P                 only keys under P (default: the whole bucket)
+
+The construct's bucket policy (DenyStateHistoryDeletion) denies s3:DeleteObjectVersion on
+every object but *.tflock, so an ordinary grant of it on the lock files is enough; on a
+bucket that denies it on every object, only stateHistoryAdmins may prune.
+
+${permissionsHelp('prune-locks')}
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  'bootstrap': `Usage: ${TOOL} bootstrap [--locking L] [--encryption E] [--bucket NAME] [--table NAME]
                      [--stack-name NAME] [--region R] [--dry-run] [--yes] [--json]
                      [--write-backend-tf FILE] [--write-backend-config FILE]
 

@@ -357,7 +357,10 @@ export async function acquireLocks(ops: Ops, statePath: string, lockInfo: LockIn
         failure = awsError(e, { action: 'dynamodb:PutItem', resource: tableResource(table, region) });
       }
       if (fileEtag !== undefined) {
-        await releaseLocks(ops, { statePath, info, fileEtag }).catch(() => undefined);
+        const problems = await releaseLocks(ops, { statePath, info, fileEtag });
+        if (problems.length > 0) {
+          throw new CliError(`${failure.message}; and ${problems.join('; ')}`, failure.exitCode, failure.details);
+        }
       }
       throw failure;
     }

@@ -15,6 +15,7 @@ import { bootstrapCommand, CloudFormationLike } from './cmd-bootstrap';
 import { digestCommand } from './cmd-digest';
 import { historyCommand } from './cmd-history';
 import { locksCommand } from './cmd-locks';
+import { pruneLocksCommand } from './cmd-prune-locks';
 import { restoreCommand } from './cmd-restore';
 import { unlockCommand } from './cmd-unlock';
 import { closest } from './closest';
@@ -242,7 +243,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     // Check the command's own arguments before any AWS call.
     let olderThanMs: number | undefined;
     let limit = 20;
-    if (command === 'locks' && str(v, 'older-than') !== undefined) {
+    if ((command === 'locks' || command === 'prune-locks') && str(v, 'older-than') !== undefined) {
       olderThanMs = parseDuration(str(v, 'older-than')!, '--older-than');
     }
     if (command === 'unlock') {
@@ -344,6 +345,8 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
         });
       case 'digest':
         return await digestCommand(ctx, { ...keyFor(), fix: v.fix === true });
+      case 'prune-locks':
+        return await pruneLocksCommand(ctx, { olderThanMs, prefix: str(v, 'prefix') ?? '', delete: v.delete === true });
     }
   } catch (e) {
     const err = e instanceof CliError ? e : new CliError(`unexpected error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, ExitCode.FAILURE);

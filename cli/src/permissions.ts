@@ -43,7 +43,7 @@ const WITH_KEY = 'with a KMS key';
 const LIST_FOR_ABSENT: Grant = { actions: ['s3:ListBucket'], on: 'bucket' };
 
 export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>> = {
-  locks: {
+  'locks': {
     table: [{ actions: ['dynamodb:Scan'], on: 'table' }],
     lockfile: [
       { actions: ['s3:ListBucket'], on: 'bucket' },
@@ -52,7 +52,7 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
     ],
     always: [],
   },
-  unlock: {
+  'unlock': {
     table: [{ actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], on: 'table' }],
     lockfile: [
       LIST_FOR_ABSENT,
@@ -62,7 +62,7 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
     ],
     always: [],
   },
-  history: {
+  'history': {
     table: [],
     lockfile: [],
     always: [
@@ -71,7 +71,7 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
       { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
     ],
   },
-  restore: {
+  'restore': {
     table: [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], on: 'table' }],
     lockfile: [{ actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], on: 'lock file' }],
     always: [
@@ -80,7 +80,7 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
       { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], on: 'key', when: WITH_KEY },
     ],
   },
-  digest: {
+  'digest': {
     table: [
       { actions: ['dynamodb:GetItem'], on: 'table' },
       { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], on: 'table', when: 'with `--fix`' },
@@ -95,6 +95,15 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
       { actions: ['s3:ListBucketVersions'], on: 'bucket', when: 'on a mismatch' },
       { actions: ['s3:GetObjectVersion'], on: 'state', when: 'on a mismatch' },
       { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
+    ],
+  },
+  'prune-locks': {
+    table: [],
+    lockfile: [],
+    always: [
+      { actions: ['s3:ListBucketVersions'], on: 'bucket' },
+      // DeleteObjects by version ID is authorized as s3:DeleteObjectVersion on each key.
+      { actions: ['s3:DeleteObjectVersion'], on: 'lock files', when: 'with `--delete`' },
     ],
   },
 };

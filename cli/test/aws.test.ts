@@ -1,5 +1,26 @@
-import { awsError, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { aws, awsError, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
 import { awsFault } from './fake-aws';
+
+test('an endpoint that accepts the request and never answers: each attempt times out, the SDK retries, the error names the call', async () => {
+  let requests = 0;
+  const server = http.createServer(() => { requests++; });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const s3 = sdkClientFactory({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'eu-west-1' }, { connectionMs: 200, requestMs: 300 }).s3({ forcePathStyle: true });
+  s3.config.credentials = async () => ({ accessKeyId: 'test', secretAccessKey: 'test' });
+  try {
+    const call = aws({ action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }, () => s3.send(new HeadBucketCommand({ Bucket: 'b' })));
+    await expect(call).rejects.toThrow(/^s3:ListBucket on arn:aws:s3:::b: no answer in time \(TimeoutError/);
+    expect(requests).toBe(3);
+  } finally {
+    s3.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+});
 
 test('endpointFromEnv reads the service variable first, as the SDK does', () => {
   expect(endpointFromEnv({ AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3' }, 'S3')).toBe('http://s3');

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
@@ -130,6 +131,8 @@ export class FakeS3 extends FakeClient {
    * allowed, but a GET of a missing key (which has no prefix) answers 403.
    */
   public listBucketCoversMissingKeys = true;
+  /** A bucket policy's explicit deny of s3:DeleteObjectVersion on some keys (default: none). */
+  public denyVersionDeletion: (key: string) => boolean = () => false;
   private clock = Date.UTC(2026, 10, 26, 9, 0, 0);
   private nextVersion = 1;
 
@@ -250,6 +253,28 @@ export class FakeS3 extends FakeClient {
         return { DeleteMarker: true, VersionId: marker.versionId };
       }
       return {};
+    }
+    if (cmd instanceof DeleteObjectsCommand) {
+      // Each key is authorized on its own (s3:DeleteObjectVersion with a VersionId) and refused in Errors, as S3 does.
+      const { Bucket, Delete } = cmd.input;
+      const objects = this.objects(Bucket!);
+      const Deleted: any[] = [];
+      const Errors: any[] = [];
+      for (const { Key, VersionId } of Delete!.Objects!) {
+        if (!VersionId) throw new Error('fake S3: tfstate-ops deletes versions only by VersionId');
+        const resource = `arn:aws:s3:::${Bucket}/${Key}`;
+        this.authorized.push({ action: 's3:DeleteObjectVersion', resource });
+        if (!this.allows('s3:DeleteObjectVersion', resource) || this.denyVersionDeletion(Key!)) {
+          Errors.push({ Key, VersionId, Code: 'AccessDenied', Message: 'Access Denied' });
+          continue;
+        }
+        const versions = objects.get(Key!) ?? [];
+        const v = versions.find((x) => x.versionId === VersionId);
+        objects.set(Key!, versions.filter((x) => x !== v));
+        // S3 answers a version that does not exist (any more) as deleted.
+        Deleted.push({ Key, VersionId, ...(v && !v.body ? { DeleteMarker: true, DeleteMarkerVersionId: VersionId } : {}) });
+      }
+      return { Deleted, Errors };
     }
     if (cmd instanceof ListObjectsV2Command) {
       const { Bucket, Prefix = '', ContinuationToken, MaxKeys } = cmd.input;

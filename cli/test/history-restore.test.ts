@@ -303,14 +303,36 @@ describe('restore', () => {
     expect(aws.s3.calls('PutObjectCommand')).toEqual([]);
   });
 
-  test('a digest that cannot be written: exit 1, saying the state was restored and how to fix the digest', async () => {
+  test('a digest that cannot be written: the state is put back as it was, exit 1, saying so', async () => {
     const { aws, v1 } = backendWithHistory();
+    const before = aws.s3.current(BUCKET, 'terraform.tfstate')!;
+    const digest = aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate-md5`);
     aws.dynamodb.before('PutItemCommand', (cmd) => {
       if (cmd.input.Item.Digest) throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
     }, { once: false });
     const r = await run(['restore', 'terraform.tfstate', '--version-id', v1, ...BACKEND_FLAGS], aws);
     expect(r.code).toBe(ExitCode.FAILURE);
+    expect(withoutStateLine(r.err)).toMatch(new RegExp('^tfstate-ops: the digest of s3://state-bucket/terraform.tfstate could not be written \\(dynamodb:PutItem .*'
+      + `ProvisionedThroughputExceededException.*\\), so the restore was undone: the state's bytes are those of version ${before.versionId} again \\(written as `
+      + 'version v0007\\), and its digest is as it was. Nothing was restored: the state and its digest are as they were, and this tool\'s lock [0-9a-f-]+ was released.\n$'));
+    expect(aws.s3.current(BUCKET, 'terraform.tfstate')!.body).toEqual(before.body);
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate-md5`)).toEqual(digest);
+    expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
+  });
+
+  test('a digest that cannot be written, and a state that cannot be put back: exit 1, saying the state was restored and how to fix the digest', async () => {
+    const { aws, v1 } = backendWithHistory();
+    aws.dynamodb.before('PutItemCommand', (cmd) => {
+      if (cmd.input.Item.Digest) throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+    }, { once: false });
+    let puts = 0;
+    aws.s3.before('PutObjectCommand', () => {
+      if (++puts === 2) throw awsFault('SlowDown', 503, 'Please reduce your request rate.');
+    }, { once: false });
+    const r = await run(['restore', 'terraform.tfstate', '--version-id', v1, ...BACKEND_FLAGS], aws);
+    expect(r.code).toBe(ExitCode.FAILURE);
     expect(r.err).toContain('was restored (new version v0006), but its digest was not written, so Terraform will refuse it until it is');
+    expect(r.err).toContain('Undoing the restore failed too (s3:PutObject on arn:aws:s3:::state-bucket/terraform.tfstate failed (SlowDown');
     expect(r.err).toContain('Fix it with: tfstate-ops digest terraform.tfstate --fix --bucket state-bucket --table terraform-lock --region eu-west-1');
     expect(aws.dynamodb.item(TABLE, `${BUCKET}/terraform.tfstate`)).toBeUndefined();
   });

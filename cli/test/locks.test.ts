@@ -1,5 +1,5 @@
 import { ExitCode } from '../src/errors';
-import { fakeAws } from './fake-aws';
+import { awsFault, fakeAws } from './fake-aws';
 import { BACKEND_FLAGS, BOTH_FLAGS, BUCKET, run, TABLE, terraformLock } from './helpers';
 
 const ID_A = '715f2a2a-25f3-8954-68f0-52ef6df5e0ce';
@@ -100,6 +100,29 @@ describe('locks', () => {
 });
 
 describe('unlock', () => {
+  test('a removal that fails says what is left: nothing, or the lock item gone and the lock file not, with the command that finishes', async () => {
+    for (const failing of ['DeleteItemCommand', 'DeleteObjectCommand'] as const) {
+      const aws = fakeAws();
+      const lock = terraformLock(ID_A, `${BUCKET}/net.tfstate`);
+      aws.dynamodb.putRaw(TABLE, { LockID: { S: `${BUCKET}/net.tfstate` }, Info: { S: lock } });
+      aws.s3.put(BUCKET, 'net.tfstate.tflock', lock);
+      const client = failing === 'DeleteItemCommand' ? aws.dynamodb : aws.s3;
+      client.before(failing, () => { throw awsFault('InternalError', 500, 'We encountered an internal error. Please try again.'); }, { once: false });
+      const r = await run(['unlock', 'net.tfstate', '--id', ID_A, ...BOTH_FLAGS], aws);
+      expect(r.code).toBe(ExitCode.FAILURE);
+      if (failing === 'DeleteItemCommand') {
+        expect(r.err).toContain(`failed (InternalError: We encountered an internal error. Please try again.). Nothing was removed: the lock ${ID_A} on net.tfstate is as it was.`);
+        expect(aws.dynamodb.item(TABLE, `${BUCKET}/net.tfstate`)).toBeDefined();
+      } else {
+        expect(r.err).toContain(`Removed item LockID="${BUCKET}/net.tfstate" in table terraform-lock; s3://${BUCKET}/net.tfstate.tflock was not, `
+          + `so Terraform still sees the state locked. Run the same command again to remove the rest: tfstate-ops unlock net.tfstate --id ${ID_A} `
+          + '--bucket state-bucket --table terraform-lock --region eu-west-1 --lockfile');
+        expect(aws.dynamodb.item(TABLE, `${BUCKET}/net.tfstate`)).toBeUndefined();
+      }
+      expect(aws.s3.current(BUCKET, 'net.tfstate.tflock')).toBeDefined();
+    }
+  });
+
   test('a wrong ID is refused (exit 3), the lock stays and its holder is shown', async () => {
     const aws = backendWithLocks();
     const r = await run(['unlock', 'terraform.tfstate', '--id', ID_B, ...BOTH_FLAGS], aws);

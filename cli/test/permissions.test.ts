@@ -70,6 +70,14 @@ function lock(aws: FakeAws, mode: Mode): void {
   if (mode !== 'table') aws.s3.put(BUCKET, `${KEY}.tflock`, terraformLock(ID, `${BUCKET}/${KEY}`));
 }
 
+/** Two locked runs on KEY, each leaving a version of the lock file and a delete marker. */
+function lockedTwice(aws: FakeAws): void {
+  for (let i = 0; i < 2; i++) {
+    aws.s3.put(BUCKET, `${KEY}.tflock`, terraformLock(ID, `${BUCKET}/${KEY}`));
+    aws.s3.remove(BUCKET, `${KEY}.tflock`);
+  }
+}
+
 describe('one source', () => {
   test.each([['docs/on-call.md', path.join(__dirname, '..', '..', 'docs', 'on-call.md')], ['cli/README.md', path.join(__dirname, '..', 'README.md')]])(
     '%s holds the Permissions table the code needs, exactly', (_name, file) => {
@@ -94,6 +102,9 @@ describe('each command works as a caller with exactly the grants of its row', ()
       ['unlock', mode, (aws) => { lock(aws, mode); return ['unlock', KEY, '--id', ID]; }, ExitCode.OK],
       ['history', mode, () => ['history', KEY], ExitCode.OK],
       ['restore', mode, (aws) => ['restore', KEY, '--version-id', aws.s3.versionsOf(BUCKET, KEY)[0].versionId], ExitCode.OK],
+      // Two released locks: two versions and two delete markers of the lock file, all deleted.
+      ['prune-locks', mode, (aws) => { lockedTwice(aws); return ['prune-locks', '--delete']; }, ExitCode.OK],
+      ['prune-locks', mode, (aws) => { lockedTwice(aws); return ['prune-locks']; }, ExitCode.OK],
     );
   }
   for (const mode of ['table', 'both'] as const) {
@@ -113,9 +124,13 @@ describe('each command works as a caller with exactly the grants of its row', ()
     const argv = setUp(aws);
     allowOnly(aws, policyFor(command, mode));
     const r = await run([...argv, ...MODE_FLAGS[mode]], aws);
-    expect({ code: r.code, err: withoutStateLine(r.err) }).toEqual({ code, err: '' });
+    // prune-locks says what it looked at on stderr, as other commands name their state.
+    expect({ code: r.code, err: withoutStateLine(r.err).replace(/^tfstate-ops: looked at .*\n/m, '') }).toEqual({ code, err: '' });
     const refused = [...aws.s3.authorized, ...aws.dynamodb.authorized].filter((a) => !aws.s3.allows(a.action, a.resource));
     expect(refused).toEqual([]);
+    if (command === 'prune-locks' && argv.includes('--delete')) {
+      expect(aws.s3.versionsOf(BUCKET, `${KEY}.tflock`)).toEqual([]);
+    }
   });
 
   test('with DynamoDB locking, unlock and digest read no lock file at all (unlock read the .tflock: 403 for a role without it)', async () => {

@@ -12,10 +12,14 @@ import { BUCKET_ADMINISTRATION_ACTIONS, KEY_USE_ACTIONS } from './perms';
  */
 
 /**
- * Denies `s3:DeleteObjectVersion` on every object to every principal except
- * `admins` (matched on `aws:PrincipalArn`). Lifecycle expiry is done by S3
- * itself and is not affected; no bucket-configuration action is denied, so
- * CloudFormation can still update the bucket.
+ * Denies `s3:DeleteObjectVersion` on every object but Terraform's lock files
+ * (keys ending `.tflock`, in any prefix) to every principal except `admins`
+ * (matched on `aws:PrincipalArn`). A lock file's old versions are not state (the
+ * digest is in the lock table), and `tfstate-ops prune-locks` deletes them with
+ * an ordinary grant of `s3:DeleteObjectVersion` (Terraform issue #36445: no lifecycle
+ * filter picks them out). Lifecycle expiry is done by S3 itself and is not
+ * affected; no bucket-configuration action is denied, so CloudFormation can
+ * still update the bucket.
  */
 export function protectHistory(bucket: s3.Bucket, admins: string[]): void {
   bucket.addToResourcePolicy(new iam.PolicyStatement({
@@ -23,7 +27,8 @@ export function protectHistory(bucket: s3.Bucket, admins: string[]): void {
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
     actions: ['s3:DeleteObjectVersion'],
-    resources: [bucket.arnForObjects('*')],
+    // NotResource: `*` in an ARN matches across `/`, so this spares `<any prefix>/<key>.tflock` only.
+    notResources: [bucket.arnForObjects('*.tflock')],
     conditions: admins.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': admins } } : undefined,
   }));
 }
