@@ -72,9 +72,16 @@ export const COMMANDS = {
     positionals: { max: 1, names: '[<key>]' },
   },
   restore: {
-    options: { 'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' } },
+    options: {
+      'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+    },
     positionals: { max: 1, names: '[<key>]' },
     needsLock: 'and restore takes the state\'s lock, as Terraform does',
+  },
+  diff: {
+    options: { workspace: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, values: { type: 'boolean' } },
+    positionals: { max: 1, names: '[<key>]' },
   },
   digest: {
     options: { workspace: { type: 'string' }, fix: { type: 'boolean' } },

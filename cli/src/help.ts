@@ -47,6 +47,8 @@ Commands:
   history [<key>]            the versions of a state: serial, lineage, Terraform version
   restore [<key>] --version-id V
                              make an older version current, under Terraform's lock
+  diff [<key>] [--from V] [--to V]
+                             the resources added, removed and changed between two versions
   digest [<key>]             compare the digest item with the state; --fix rewrites it
 
 ${BACKEND}
@@ -126,7 +128,7 @@ ${OUTPUT}
 ${EXIT_CODES}
 `,
   restore: `Usage: ${TOOL} restore [<key>] --version-id V [--workspace W] [--allow-other-lineage]
-                   [--keep-serial] [backend options] [--json]
+                   [--keep-serial] [--dry-run] [backend options] [--json]
 
 Makes version V of the state current, as Terraform would write it:
   1. takes the state's lock the way Terraform does (lock file with If-None-Match: *,
@@ -147,8 +149,45 @@ first, on stderr, with where its key came from.
   --workspace W              the workspace
   --allow-other-lineage      restore a version whose lineage differs from the current state's
   --keep-serial              keep version V's serial (write its exact bytes)
+  --dry-run                  only print what the restore would change: the diff (as \`${TOOL} diff\`
+                             prints it, names only) from the current version to version V.
+                             Reads the two versions (s3:GetObject, s3:GetObjectVersion); takes
+                             no lock and writes nothing.
 
 ${permissionsHelp('restore')}
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  diff: `Usage: ${TOOL} diff [<key>] [--from V] [--to V] [--workspace W] [--values] [backend options] [--json]
+
+The resource-level differences between two versions of a state (default: the version
+before the current one, and the current one), by resource instance address: module
+path, \`data.\` for data sources, type.name, then the instance key (\`[0]\` for count,
+\`["key"]\` for for_each), as \`terraform state list\` prints them:
+  + added      the instance is in --to only
+  - removed    the instance is in --from only
+  ~ changed    both have it; the top-level attribute names whose values differ
+and the outputs added, removed or changed. State holds secrets, so values are printed
+only with --values, and never the value of an attribute listed in the instance's
+sensitive_attributes (on either side) or of a sensitive output: those say (sensitive).
+<key> defaults to the backend configuration's key; the state is named first, on stderr.
+
+  --from V                   the older version (default: the one before --to)
+  --to V                     the newer version (default: the current version)
+  --workspace W              the workspace
+  --values                   print the changed values (never sensitive ones), cut at 200 characters
+
+--json: { bucket, statePath, from, to, resources, outputs }; from and to are
+{ versionId, current, lastModified, serial, lineage }; each resource is
+{ address, change: added|removed|changed, attributes: [names], values? }, values by
+attribute name { sensitive: true } or { sensitive: false, from, to }; each output is
+{ name, change, sensitive, from?, to? }.
+
+${permissionsHelp('diff')}
 
 ${BACKEND}
 

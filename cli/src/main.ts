@@ -9,6 +9,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { ClientFactory, sdkClientFactory } from './aws';
 import { BackendSettings, resolveBackend, statePath } from './backend';
+import { diffCommand } from './cmd-diff';
 import { digestCommand } from './cmd-digest';
 import { historyCommand } from './cmd-history';
 import { locksCommand } from './cmd-locks';
@@ -282,7 +283,10 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
           versionId: str(v, 'version-id')!,
           allowOtherLineage: v['allow-other-lineage'] === true,
           keepSerial: v['keep-serial'] === true,
+          dryRun: v['dry-run'] === true,
         });
+      case 'diff':
+        return await diffCommand(ctx, { ...keyFor(), from: str(v, 'from'), to: str(v, 'to'), values: v.values === true });
       case 'digest':
         return await digestCommand(ctx, { ...keyFor(), fix: v.fix === true });
     }

@@ -80,6 +80,15 @@ export const PERMISSIONS: Readonly<Record<CommandName, CommandPermissions>> = {
       { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], on: 'key', when: WITH_KEY },
     ],
   },
+  diff: {
+    table: [],
+    lockfile: [],
+    always: [
+      { actions: ['s3:ListBucketVersions'], on: 'bucket', when: 'without both `--from` and `--to`' },
+      { actions: ['s3:GetObjectVersion'], on: 'state' },
+      { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
+    ],
+  },
   digest: {
     table: [
       { actions: ['dynamodb:GetItem'], on: 'table' },
