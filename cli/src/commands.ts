@@ -56,11 +56,26 @@ export interface CommandSpec {
   readonly needsTable?: string;
 }
 
+/** The options that run `locks` and `inventory` on several backends at once (fleet.ts). */
+export const FLEET_OPTIONS = {
+  'accounts': { type: 'string' },
+  'organization': { type: 'boolean' },
+  'role-name': { type: 'string' },
+  'regions': { type: 'string' },
+} as const satisfies Record<string, OptionSpec>;
+
 export const COMMANDS = {
   locks: {
-    options: { 'older-than': { type: 'string' } },
+    options: { 'older-than': { type: 'string' }, ...FLEET_OPTIONS },
     positionals: { max: 0, names: '' },
     needsLock: 'so there is nowhere to look for locks',
+  },
+  inventory: {
+    options: {
+      'prefix': { type: 'string' }, 'stale-after': { type: 'string' }, 'locked': { type: 'boolean' }, 'mismatch': { type: 'boolean' },
+      'sort': { type: 'string' }, ...FLEET_OPTIONS,
+    },
+    positionals: { max: 0, names: '' },
   },
   unlock: {
     options: { id: { type: 'string' } },

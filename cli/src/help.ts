@@ -1,5 +1,6 @@
 /** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
 import { CommandName } from './commands';
+import { INVENTORY_CONCURRENCY } from './inventory';
 import { permissionsHelp } from './permissions';
 
 export const TOOL = 'tfstate-ops';
@@ -26,6 +27,18 @@ const ENVIRONMENT = `Environment: the AWS SDK's usual chain. Credentials: AWS_PR
 AWS_SECRET_ACCESS_KEY, SSO, roles. Region: AWS_REGION or the profile. Endpoint:
 AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SSM).`;
 
+const FLEET = `Several backends at once (locks and inventory):
+  --accounts ID,ID           these accounts' backends, one table with ACCOUNT and REGION columns
+  --organization             every ACTIVE account of the AWS Organization (ListAccounts, with the
+                             caller's credentials: its management or a delegated administrator account)
+  --role-name NAME           the role to assume in each account (sts:AssumeRole on
+                             arn:aws:iam::<account>:role/NAME); required with the two above
+  --regions R,R              the regions to look in (default: --region, or AWS_REGION)
+  Each account and region's backend is found by its discovery parameters (--discovery
+  PREFIX, required here); the other backend flags apply to every one. A backend that cannot
+  be reached (the role refused, no parameters, access denied) is one line of the report
+  with the reason, not the end of the run; the exit code is then 1.`;
+
 export const EXIT_CODES = `Exit codes:
   0  done (digest: the digest matches the state)
   1  failed: AWS refused a call (the message names the action and the resource) or could not be reached
@@ -42,6 +55,7 @@ Usage: ${TOOL} <command> [arguments] [options]
 
 Commands:
   locks                      every lock held in the backend, with who holds it and its age
+  inventory                  every state in the backend: serial, resources, lock, digest; anomalies
   unlock <state path> --id ID
                              remove one lock, only if it is still the one with that ID
   history [<key>]            the versions of a state: serial, lineage, Terraform version
@@ -74,7 +88,64 @@ its age, and says which of the two it looked at. A backend that names neither is
 
   --older-than DURATION      only locks at least this old (90s, 15m, 2h, 1d, 1h30m)
 
+${FLEET}
+
 ${permissionsHelp('locks')}
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  inventory: `Usage: ${TOOL} inventory [--prefix P] [--stale-after DURATION] [--locked] [--mismatch]
+                     [--sort path|modified|size|serial] [backend options] [--json]
+
+Lists every state in the backend's bucket, not only the backend configuration's key: a
+bucket holds the states of many configurations. An object is read as a state when its
+key ends in .tfstate, or is the backend's key (default workspace) or
+<workspace_key_prefix>/<workspace>/<key>, or a lock or digest item names it; it is a
+state when its JSON has version, serial and lineage (otherwise it is reported as
+not-a-state). Other objects are counted and not read. The workspace of
+<workspace_key_prefix>/<W>/<rest> is W with key <rest>; anything else is the default
+workspace. With workspace_key_prefix "" a path is a workspace's only when it is
+<W>/<backend key>.
+
+For each state: path, workspace, key, serial, lineage, Terraform version, resources
+(instances, as \`terraform state list\` lists them), size, last modified, current version
+ID, lock (ID, who, operation, age; lock item and lock file) or -, and digest: match or
+mismatch (the digest item's MD5 against the MD5 of the object's bytes, as \`${TOOL} digest\`
+compares them), missing (no digest item), n/a (no lock table, so no digests).
+Then the anomalies:
+  orphan-digest  a digest item (<bucket>/<path>-md5) with no state object
+  orphan-lock    a lock item or lock file with no state object
+  not-a-state    an object read as a state that is not one (empty, not JSON, no serial ...)
+  no-resources   a state with no resources (a destroyed stack, or never applied)
+  stale          a state not written for --stale-after
+
+Cost: one listing of the bucket (ListObjectsV2, 1,000 keys a call), one Scan of the lock
+table for every lock and digest item (no call per state), one GetObject per state and per
+lock file, at most ${INVENTORY_CONCURRENCY} at a time: about 1 call per state. On an interactive
+terminal, a progress line on stderr when there are more than 500 states to read.
+
+  --prefix P                 only object keys starting with P (the listing's Prefix)
+  --stale-after DURATION     report states last written at least this long ago (30d, 12h)
+  --locked                   only states with a lock
+  --mismatch                 only states whose digest does not match
+  --sort ORDER               path (A-Z, default), modified (newest first), size (largest
+                             first), serial (highest first)
+
+--json (field names are part of the interface): { bucket, table, workspaceKeyPrefix,
+prefix, searched: { objectsListed, objectsRead, notRead: { count, examples }, locks,
+digests }, states: [ { path, workspace, key, serial, lineage, terraformVersion,
+resources, size, lastModified, versionId, md5, lock: null or [ lock as \`${TOOL} locks
+--json\` gives it ], digest: match|mismatch|missing|n/a, digestValue } ], notShown,
+anomalies: [ { kind, path, detail } ] }. With --accounts or --organization:
+{ backends: [ { account, region, ok, error?, ...the above } ], failed }.
+
+${FLEET}
+
+${permissionsHelp('inventory')}
 
 ${BACKEND}
 

@@ -12,6 +12,7 @@ import { BackendSettings, resolveBackend, statePath } from './backend';
 import { diffCommand } from './cmd-diff';
 import { digestCommand } from './cmd-digest';
 import { historyCommand } from './cmd-history';
+import { inventoryCommand, InventoryCommandOptions } from './cmd-inventory';
 import { locksCommand } from './cmd-locks';
 import { restoreCommand } from './cmd-restore';
 import { unlockCommand } from './cmd-unlock';
@@ -24,6 +25,7 @@ import { CommandContext } from './context';
 import { CliError, ExitCode, usageError } from './errors';
 import { parseDuration, shellQuote, toJson } from './format';
 import { COMMAND_HELP, MAIN_HELP, TOOL } from './help';
+import { INVENTORY_SORTS, InventorySort } from './inventory';
 
 /** Everything main() uses from the outside world. */
 export interface Io {
@@ -37,6 +39,8 @@ export interface Io {
   readonly clients?: ClientFactory;
   /** `user@host` for the locks this tool takes. */
   readonly who: string;
+  /** Whether stderr is a terminal (a progress line is shown only then). */
+  readonly stderrIsTTY?: boolean;
 }
 
 /** This tool's version (cli/package.json). */
@@ -62,6 +66,7 @@ function defaultIo(): Io {
     now: () => new Date(),
     readFile: (f) => fs.readFileSync(f, 'utf8'),
     who,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }
 
@@ -187,6 +192,22 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     if (command === 'locks' && str(v, 'older-than') !== undefined) {
       olderThanMs = parseDuration(str(v, 'older-than')!, '--older-than');
     }
+    let inventory: InventoryCommandOptions | undefined;
+    if (command === 'inventory') {
+      const sort = str(v, 'sort') ?? 'path';
+      if (!(INVENTORY_SORTS as readonly string[]).includes(sort)) {
+        const meant = closest(sort, INVENTORY_SORTS);
+        throw usageError(`--sort must be one of ${INVENTORY_SORTS.join(', ')}, got ${JSON.stringify(sort)}${meant ? `; did you mean ${meant}?` : ''}`);
+      }
+      const staleAfter = str(v, 'stale-after');
+      inventory = {
+        prefix: str(v, 'prefix'),
+        staleAfterMs: staleAfter !== undefined ? parseDuration(staleAfter, '--stale-after') : undefined,
+        locked: v.locked === true,
+        mismatch: v.mismatch === true,
+        sort: sort as InventorySort,
+      };
+    }
     if (command === 'unlock') {
       if (positionals.length === 0) {
         throw usageError(`unlock needs the state path of the lock, as \`${TOOL} locks\` shows it; see ${TOOL} unlock --help`);
@@ -248,6 +269,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       out: env.stdout,
       warn,
       note: (t) => env.stderr(`${TOOL}: ${t}\n`),
+      progress: env.stderrIsTTY ? (t) => env.stderr(t) : undefined,
       who: env.who,
       toolVersion: toolVersion(),
       suggest,
@@ -273,6 +295,8 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     switch (command) {
       case 'locks':
         return await locksCommand(ctx, { olderThanMs });
+      case 'inventory':
+        return await inventoryCommand(ctx, inventory!);
       case 'unlock':
         return await unlockCommand(ctx, positionals[0], str(v, 'id')!);
       case 'history':

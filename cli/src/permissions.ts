@@ -4,10 +4,10 @@
  * both READMEs against `permissionsTable()`, and runs each command on emulated AWS as a
  * caller whose policy is exactly these grants).
  */
-import { CommandName, COMMAND_NAMES } from './commands';
+import { CommandName, COMMAND_NAMES, COMMANDS, FLEET_OPTIONS } from './commands';
 
 /** What a grant is on, in a backend. */
-export type Resource = 'bucket' | 'state' | 'lock file' | 'lock files' | 'table' | 'key' | 'parameters';
+export type Resource = 'bucket' | 'state' | 'states' | 'lock file' | 'lock files' | 'table' | 'key' | 'parameters' | 'role' | 'organization';
 
 /** One or more actions on one resource. */
 export interface Grant {
@@ -51,6 +51,15 @@ export const PERMISSIONS: Readonly<Record<CommandName, CommandPermissions>> = {
       { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
     ],
     always: [],
+  },
+  inventory: {
+    table: [{ actions: ['dynamodb:Scan'], on: 'table' }],
+    lockfile: [{ actions: ['s3:GetObject'], on: 'lock files' }],
+    always: [
+      { actions: ['s3:ListBucket'], on: 'bucket' },
+      { actions: ['s3:GetObject'], on: 'states' },
+      { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
+    ],
   },
   unlock: {
     table: [{ actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], on: 'table' }],
@@ -111,14 +120,32 @@ export const PERMISSIONS: Readonly<Record<CommandName, CommandPermissions>> = {
 /** What `--discovery` adds to any command. */
 export const DISCOVERY_PERMISSIONS: readonly Grant[] = [{ actions: ['ssm:GetParameters'], on: 'parameters' }];
 
+/**
+ * What several backends at once add (`locks`, `inventory` with `--accounts` or
+ * `--organization`): the caller assumes the role in each account, which then needs the
+ * command's own grants and `--discovery`'s.
+ */
+export const FLEET_PERMISSIONS: readonly Grant[] = [
+  { actions: ['sts:AssumeRole'], on: 'role' },
+  { actions: ['organizations:ListAccounts'], on: 'organization', when: 'with `--organization`' },
+];
+
+/** The commands that take the fleet options. */
+function takesFleet(command: CommandName): boolean {
+  return Object.keys(FLEET_OPTIONS).every((o) => Object.prototype.hasOwnProperty.call(COMMANDS[command].options, o));
+}
+
 const RESOURCES: Readonly<Record<Resource, string>> = {
   'bucket': 'the bucket',
   'state': 'the state',
+  'states': 'each state object',
   'lock file': 'the state\'s `.tflock`',
   'lock files': 'each `.tflock`',
   'table': 'the table',
   'key': 'the key',
   'parameters': 'the discovery parameters',
+  'role': 'the `--role-name` role of each account (granted to the caller; the role has the command\'s grants and `--discovery`\'s)',
+  'organization': 'the organization (`*`; from its management or a delegated administrator account)',
 };
 
 /** A grant as the README writes it: "with `--fix`: `dynamodb:PutItem`, `dynamodb:DeleteItem` on the table". */
@@ -142,6 +169,7 @@ export function permissionsTable(): string {
     '|---|---|---|---|',
     ...COMMAND_NAMES.map((c) => row([`\`${c}\``, cell(PERMISSIONS[c].table), cell(PERMISSIONS[c].lockfile), cell(PERMISSIONS[c].always)])),
     row(['`--discovery` (any command)', '', '', cell(DISCOVERY_PERMISSIONS)]),
+    row([`\`--accounts\`, \`--organization\` (${COMMAND_NAMES.filter(takesFleet).map((c) => `\`${c}\``).join(', ')})`, '', '', cell(FLEET_PERMISSIONS)]),
     '',
   ].join('\n');
 }
@@ -152,7 +180,8 @@ export function permissionsHelp(command: CommandName): string {
   const plain = (grants: readonly Grant[]) => cell(grants).replace(/`/g, '');
   const lines = [
     'Permissions (the README\'s "Permissions" table):',
-    ...([['with a lock table', p.table], ['with lock files', p.lockfile], ['either way', p.always], ['with --discovery', DISCOVERY_PERMISSIONS]] as const)
+    ...([['with a lock table', p.table], ['with lock files', p.lockfile], ['either way', p.always], ['with --discovery', DISCOVERY_PERMISSIONS],
+      ...(takesFleet(command) ? [['with --accounts', FLEET_PERMISSIONS] as const] : [])] as const)
       .filter(([, grants]) => grants.length > 0)
       .map(([label, grants]) => wrap(`  ${`${label}:`.padEnd(20)}${plain(grants)}`, 22)),
   ];

@@ -36,6 +36,9 @@ function policyFor(command: CommandName, mode: Mode, statePath = KEY): Allow[] {
     'state': `arn:aws:s3:::${BUCKET}/${statePath}`,
     'lock file': `arn:aws:s3:::${BUCKET}/${statePath}.tflock`,
     'lock files': `arn:aws:s3:::${BUCKET}/*.tflock`,
+    'states': `arn:aws:s3:::${BUCKET}/*.tfstate`,
+    'role': undefined,
+    'organization': undefined,
     'table': TABLE,
     'key': undefined,
     'parameters': undefined,
@@ -83,6 +86,9 @@ describe('each command works as a caller with exactly the grants of its row', ()
       ['unlock', mode, (aws) => { lock(aws, mode); return ['unlock', KEY, '--id', ID]; }, ExitCode.OK],
       ['history', mode, () => ['history', KEY], ExitCode.OK],
       ['restore', mode, (aws) => ['restore', KEY, '--version-id', aws.s3.versionsOf(BUCKET, KEY)[0].versionId], ExitCode.OK],
+      ['restore', mode, (aws) => ['restore', KEY, '--version-id', aws.s3.versionsOf(BUCKET, KEY)[0].versionId, '--dry-run'], ExitCode.OK],
+      ['diff', mode, () => ['diff', KEY], ExitCode.OK],
+      ['inventory', mode, (aws) => { lock(aws, mode); return ['inventory']; }, ExitCode.OK],
     );
   }
   for (const mode of ['table', 'both'] as const) {
