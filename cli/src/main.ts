@@ -11,6 +11,7 @@ import { ClientFactory, sdkClientFactory } from './aws';
 import { BackendSettings, resolveBackend, statePath } from './backend';
 import { diffCommand } from './cmd-diff';
 import { digestCommand } from './cmd-digest';
+import { inventoryFleetCommand, locksFleetCommand } from './cmd-fleet';
 import { historyCommand } from './cmd-history';
 import { inventoryCommand, InventoryCommandOptions } from './cmd-inventory';
 import { locksCommand } from './cmd-locks';
@@ -24,6 +25,7 @@ import {
 import { CommandContext } from './context';
 import { CliError, ExitCode, usageError } from './errors';
 import { parseDuration, shellQuote, toJson } from './format';
+import { fleetTargets, parseFleetOptions } from './fleet';
 import { COMMAND_HELP, MAIN_HELP, TOOL } from './help';
 import { INVENTORY_SORTS, InventorySort } from './inventory';
 
@@ -239,6 +241,18 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     };
     const clients = env.clients ?? sdkClientFactory(env.env);
     const warn = (t: string) => env.stderr(`${TOOL}: warning: ${t}\n`);
+    if (command === 'locks' || command === 'inventory') {
+      const fleet = parseFleetOptions({
+        accounts: str(v, 'accounts'), organization: v.organization === true, roleName: str(v, 'role-name'), regions: str(v, 'regions'),
+        region: flags.region, discovery: str(v, 'discovery'),
+      }, env.env, str(v, 'backend-config'));
+      if (fleet) {
+        const fleetFlags = { ...flags, region: undefined };
+        const targets = await fleetTargets({ clients, env: env.env, flags: fleetFlags, now: env.now, warn, who: env.who }, fleet);
+        const out = { json, out: env.stdout, now: env.now };
+        return command === 'locks' ? await locksFleetCommand(out, targets, olderThanMs) : await inventoryFleetCommand(out, targets, inventory!);
+      }
+    }
     const backend = await resolveBackend(
       { flags, backendConfigFile: str(v, 'backend-config'), discoveryPrefix: str(v, 'discovery') },
       { readFile: env.readFile, clients, env: env.env, warn },
