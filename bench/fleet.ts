@@ -12,13 +12,16 @@
  * Measured: the tool's wall time in this process (main(), as the command line runs it,
  * its SDK clients pointed at the emulators) and the AWS calls it made, counted by an SDK
  * middleware on every client the tool makes (one count per API call; the SDK's retries of
- * a call are not counted again, and are reported apart).
+ * a call are not counted again, and are reported apart). Also measured: 1,000 bare
+ * GetObjects at the tool's concurrency, the emulator's own pace and so the floor of the
+ * tool's time (`bareGetObject.projectedMs` for all N).
  */
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import { BatchWriteItemCommand, BatchWriteItemCommandInput, BatchWriteItemCommandOutput, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ClientFactory, sdkClientFactory } from '../cli/src/aws';
+import { INVENTORY_CONCURRENCY } from '../cli/src/inventory';
 import { marshalLockInfo } from '../cli/src/lock-info';
 import { mapLimit } from '../cli/src/locks';
 import { main } from '../cli/src/main';
@@ -149,7 +152,7 @@ async function run(): Promise<void> {
       const bucket = `bench-fleet-${n}`;
       const table = `bench-lock-${n}`;
       const t0 = performance.now();
-      const { locked } = await seed(s3, ddb, bucket, table, n);
+      const { paths, locked } = await seed(s3, ddb, bucket, table, n);
       const seedMs = performance.now() - t0;
       const flags = ['--bucket', bucket, '--table', table, '--region', REGION, '--path-style', '--json'];
       const inventory = await measure(['inventory', ...flags], env);
@@ -157,6 +160,14 @@ async function run(): Promise<void> {
       if (doc.states.length !== n || doc.states.some((s) => s.digest !== 'match') || doc.states.filter((s) => s.lock).length !== locked) {
         throw new Error(`inventory of ${n} states reported ${doc.states.length} states, ${doc.states.filter((s) => s.lock).length} locked`);
       }
+      // The emulator's own pace: 1,000 bare GetObjects, as many at once as the tool does (the floor of the tool's time).
+      const sample = paths.slice(0, 1000);
+      const b0 = performance.now();
+      await mapLimit(sample, INVENTORY_CONCURRENCY, async (key) => {
+        const o = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        await o.Body!.transformToByteArray();
+      });
+      const bareGetObjectMs = (performance.now() - b0) / sample.length;
       const locks = await measure(['locks', ...flags], env);
       const found = (JSON.parse(locks.out) as { locks: unknown[] }).locks.length;
       if (found !== locked) throw new Error(`locks found ${found} locks, ${locked} seeded`);
@@ -164,6 +175,7 @@ async function run(): Promise<void> {
         states: n,
         seedMs: Math.round(seedMs),
         loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
+        bareGetObject: { msPerCall: Math.round(bareGetObjectMs * 100) / 100, projectedMs: Math.round(bareGetObjectMs * n) },
         inventory: summary(inventory, n),
         locks: { ...summary(locks, n), locks: found },
       }));

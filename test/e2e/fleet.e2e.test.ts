@@ -145,6 +145,23 @@ describeWithTools(['terraform', 'moto_server'], 'tfstate-ops inventory, diff and
     memberS3.destroy();
     memberSsm.destroy();
     const organization = await ops(['inventory', '--organization', '--role-name', 'OnCall', '--regions', E2E_REGION, '--json']);
+    // The text outputs docs/on-call-fleet.md shows, written where FLEET_DOC_OUTPUT says (not asserted beyond their exit codes).
+    if (process.env.FLEET_DOC_OUTPUT) {
+      const texts: Array<[string, string[]]> = [
+        ['inventory', ['inventory']],
+        ['inventory-stale', ['inventory', '--stale-after', '1s', '--sort', 'modified']],
+        ['diff', ['diff', 'alpha/terraform.tfstate']],
+        ['diff-values', ['diff', 'alpha/terraform.tfstate', '--values']],
+        ['locks-organization', ['locks', '--organization', '--role-name', 'OnCall', '--regions', E2E_REGION]],
+        ['inventory-organization', ['inventory', '--organization', '--role-name', 'OnCall', '--regions', E2E_REGION, '--prefix', 'a']],
+      ];
+      fs.mkdirSync(process.env.FLEET_DOC_OUTPUT, { recursive: true });
+      for (const [name, argv] of texts) {
+        const t = await ops(argv);
+        fs.writeFileSync(path.join(process.env.FLEET_DOC_OUTPUT, `${name}.txt`), `$ tfstate-ops ${argv.join(' ')} --discovery ${b.discovery}\n${t.stdout}${t.stderr ? `[stderr]\n${t.stderr}` : ''}[exit ${t.code}]\n`);
+      }
+      fs.writeFileSync(path.join(process.env.FLEET_DOC_OUTPUT, 'restore-dry-run.txt'), `${dryRun.stdout}[exit ${dryRun.code}]\n`);
+    }
     return {
       inventory, alphaVersions, diff, diffJson, dryRun, versionsAfterDryRun, digestAfterDryRun, member, empty, organization,
       durationMs: Date.now() - t0,
