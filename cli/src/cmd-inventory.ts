@@ -118,7 +118,7 @@ export async function inventoryCommand(ctx: CommandContext, options: InventoryCo
   if (shown.length > 0) {
     ctx.out(renderTable(STATE_HEADERS, shown.map((s) => stateRow(ops, s))));
   }
-  ctx.out(`${shown.length === 0 ? '\n' : '\n'}${shown.length} state${shown.length === 1 ? '' : 's'}${hidden ? ` shown (${hidden} not matching the filters)` : ''}. ${lookedAt(ops, inv, options.prefix)}\n`);
+  ctx.out(`${shown.length > 0 ? '\n' : ''}${shown.length} state${shown.length === 1 ? '' : 's'}${hidden ? ` shown (${hidden} not matching the filters)` : ''}. ${lookedAt(ops, inv, options.prefix)}\n`);
   if (inv.anomalies.length > 0) {
     ctx.out(`\n${renderTable(ANOMALY_HEADERS, inv.anomalies.map(anomalyRow))}`);
   } else {

@@ -181,7 +181,7 @@ async function restoreDryRun(ctx: CommandContext, options: RestoreOptions): Prom
   } else {
     const lineage = from.lineage !== to.lineage
       ? `\nThe lineages differ: restore refuses this version unless --allow-other-lineage.` : '';
-    ctx.out(`Restoring version ${options.versionId} would change the current state as follows.\n`
+    ctx.out(`Restoring version ${options.versionId} would change the current state as follows.\n\n`
       + diffHeading(bucket, options.statePath, from, to) + renderDiff(diff) + `\n${nothing}${lineage}\n`);
   }
   return ExitCode.OK;

@@ -65,6 +65,9 @@ Commands:
                              the resources added, removed and changed between two versions
   digest [<key>]             compare the digest item with the state; --fix rewrites it
 
+locks and inventory also run over several backends at once (--accounts or --organization,
+--role-name, --regions, with --discovery): see their --help.
+
 ${BACKEND}
 
 ${OUTPUT}
