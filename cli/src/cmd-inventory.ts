@@ -52,6 +52,7 @@ export function inventoryJson(ops: Ops, inv: Inventory, options: InventoryComman
       objectsListed: inv.objectsListed,
       objectsRead: inv.objectsRead,
       notRead: inv.notRead,
+      lockFilesNotRead: inv.lockFilesNotRead,
       locks: lockPlaces(ops.backend),
       digests: ops.backend.table ? { table: ops.backend.table } : null,
     },
@@ -97,8 +98,11 @@ export function lookedAt(ops: Ops, inv: Inventory, prefix?: string): string {
   const notRead = inv.notRead.count > 0
     ? ` ${inv.notRead.count} other object${inv.notRead.count === 1 ? '' : 's'} not read (not a state by name, and named by no lock or digest: ${inv.notRead.examples.join(', ')}${inv.notRead.count > inv.notRead.examples.length ? ', ...' : ''}).`
     : '';
+  const lockFiles = inv.lockFilesNotRead > 0
+    ? ` ${inv.lockFilesNotRead} .tflock object${inv.lockFilesNotRead === 1 ? '' : 's'} not read: the backend does not use lock files (pass --lockfile to read them).`
+    : '';
   return `Looked at: ${inv.objectsListed} object${inv.objectsListed === 1 ? '' : 's'} of s3://${backend.bucket}/${prefix ?? ''} (${inv.objectsRead} read); `
-    + `locks: ${describeLockPlaces(backend)}; digests: ${backend.table ? `the digest items of table ${backend.table}` : 'none (no lock table: digest n/a)'}.${notRead}`;
+    + `locks: ${describeLockPlaces(backend)}; digests: ${backend.table ? `the digest items of table ${backend.table}` : 'none (no lock table: digest n/a)'}.${notRead}${lockFiles}`;
 }
 
 /** `inventory`: every state in the backend, with its lock and digest, and the anomalies. */

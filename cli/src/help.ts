@@ -139,8 +139,8 @@ terminal, a progress line on stderr when there are more than 500 states to read.
                              first), serial (highest first)
 
 --json (field names are part of the interface): { bucket, table, workspaceKeyPrefix,
-prefix, searched: { objectsListed, objectsRead, notRead: { count, examples }, locks,
-digests }, states: [ { path, workspace, key, serial, lineage, terraformVersion,
+prefix, searched: { objectsListed, objectsRead, notRead: { count, examples },
+lockFilesNotRead, locks, digests }, states: [ { path, workspace, key, serial, lineage, terraformVersion,
 resources, size, lastModified, versionId, md5, lock: null or [ lock as \`${TOOL} locks
 --json\` gives it ], digest: match|mismatch|missing|n/a, digestValue } ], notShown,
 anomalies: [ { kind, path, detail } ] }. With --accounts or --organization:

@@ -52,6 +52,8 @@ export interface Inventory {
   readonly objectsRead: number;
   /** Objects not read: not states by name, and not named by a lock or digest (up to 5 examples). */
   readonly notRead: { readonly count: number; readonly examples: readonly string[] };
+  /** `.tflock` objects listed and not read, because the backend does not use lock files. */
+  readonly lockFilesNotRead: number;
 }
 
 export interface InventoryOptions {
@@ -170,6 +172,7 @@ export async function collectInventory(ops: Ops, options: InventoryOptions = {})
     objectsListed: objects.length,
     objectsRead: candidates.length,
     notRead: { count: skipped.length, examples: skipped.slice(0, 5) },
+    lockFilesNotRead: backend.useLockfile ? 0 : objects.filter((o) => o.key.endsWith(LOCK_FILE_SUFFIX)).length,
   };
 }
 

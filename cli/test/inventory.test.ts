@@ -151,6 +151,13 @@ describe('inventory command', () => {
     expect(aws.s3.calls('ListObjectsV2Command')[0].input.Prefix).toBe('env:/');
   });
 
+  test('lock files in the bucket of a backend that does not use them: not read, and counted', async () => {
+    const aws = fleet();
+    const r = await run(['inventory', ...BACKEND_FLAGS], aws);
+    expect(aws.s3.calls('GetObjectCommand').map((c) => c.input.Key)).not.toContain('app/terraform.tfstate.tflock');
+    expect(r.out).toContain(' 1 .tflock object not read: the backend does not use lock files (pass --lockfile to read them).');
+  });
+
   test('without a lock table: digest n/a, no Scan; the text says what it looked at', async () => {
     const aws = fleet();
     const r = await run(['inventory', '--bucket', BUCKET, '--lockfile'], aws);
