@@ -7,7 +7,7 @@
 import { ListAccountsCommand, ListAccountsCommandOutput } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { aws, ClientFactory, Credentials, withCredentials } from './aws';
-import { Backend, BackendSettings, resolveBackend } from './backend';
+import { Backend, BackendSettings, discoverBackend, resolveBackend } from './backend';
 import { CliError, ExitCode, usageError } from './errors';
 import { mapLimit, Ops } from './locks';
 
@@ -126,10 +126,12 @@ export async function fleetTargets(ctx: FleetContext, options: FleetOptions): Pr
     const clients = withCredentials(ctx.clients, credentials);
     return Promise.all(options.regions.map(async (region): Promise<FleetTarget> => {
       try {
-        const backend: Backend = await resolveBackend(
-          { flags: { ...ctx.flags, region }, discoveryPrefix: options.discovery },
-          { readFile: () => '', clients, env: ctx.env, warn: ctx.warn },
-        );
+        // The parameters are read in `region`; the backend is in the region they name (a
+        // backend published away from its own region stays where it is), the flags over both.
+        const resolve = { readFile: () => '', clients, env: ctx.env, warn: ctx.warn };
+        const { from: _from, ...discovered } = await discoverBackend(options.discovery!, region, resolve);
+        const flags = Object.fromEntries(Object.entries(ctx.flags).filter(([, v]) => v !== undefined));
+        const backend: Backend = await resolveBackend({ flags: { ...discovered, region: discovered.region ?? region, ...flags } }, resolve);
         const ops: Ops = {
           backend,
           s3: clients.s3({ region: backend.region, forcePathStyle: backend.pathStyle }),

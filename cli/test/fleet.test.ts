@@ -54,7 +54,7 @@ describe('several backends at once', () => {
   });
 
   test('locks --organization: the ACTIVE accounts only, one table with ACCOUNT and REGION columns, failures as lines', async () => {
-    const { fleet } = setUp();
+    const { accounts, fleet } = setUp();
     fleet.organizations.accounts = [{ Id: A, Status: 'ACTIVE' }, { Id: B, State: 'ACTIVE' }, { Id: '444444444444', Status: 'SUSPENDED' }];
     const r = await runFleet(['locks', '--organization', '--role-name', 'OnCall', '--regions', 'eu-west-1,us-east-1', ...DISCOVERY], fleet.clients);
     expect(r.code).toBe(ExitCode.FAILURE);
@@ -65,6 +65,11 @@ describe('several backends at once', () => {
     expect(r.out).toContain(`2 backends not reached:\n  ${B} eu-west-1: no discovery parameters under /terraform/backend/ in eu-west-1`);
     expect(r.out).not.toContain('444444444444');
     expect(fleet.organizations.calls('ListAccountsCommand')).toHaveLength(2);
+    // The parameters are read in each region; the backend is where they say (eu-west-1), not moved to us-east-1.
+    const regions = (service: string) => accounts[A].made.filter((m) => m.service === service)
+      .map((m) => (m.options as { region?: string }).region).sort();
+    expect(regions('ssm')).toEqual(['eu-west-1', 'us-east-1']);
+    expect(regions('s3')).toEqual(['eu-west-1', 'eu-west-1']);
   });
 
   test('every backend reached: exit 0', async () => {
