@@ -60,8 +60,8 @@ if (!fs.readFileSync(path.join(cli, 'bin', 'tfstate-ops.js'), 'utf8').startsWith
 }
 const pkg = JSON.parse(fs.readFileSync(path.join(cli, 'package.json'), 'utf8'));
 const deps = Object.keys(pkg.dependencies ?? {}).sort().join(', ');
-if (deps !== '@aws-sdk/client-cloudformation, @aws-sdk/client-dynamodb, @aws-sdk/client-s3, @aws-sdk/client-ssm') {
-  faults.push(`depends on ${deps}; expected exactly the AWS SDK's CloudFormation, DynamoDB, S3 and SSM clients`);
+if (deps !== '@aws-sdk/client-cloudformation, @aws-sdk/client-dynamodb, @aws-sdk/client-organizations, @aws-sdk/client-s3, @aws-sdk/client-ssm, @aws-sdk/client-sts') {
+  faults.push(`depends on ${deps}; expected exactly the AWS SDK's CloudFormation, DynamoDB, Organizations, S3, SSM and STS clients`);
 }
 
 // Test-only dependencies are never shipped: not as a dependency of any kind, and no

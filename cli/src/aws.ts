@@ -4,8 +4,10 @@
  * every call is wrapped so a failure names the action and resource refused.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { CliError, ExitCode } from './errors';
 
 /** Makes the clients; injectable so tests can use emulated or recorded clients. */
@@ -13,6 +15,16 @@ export interface ClientFactory {
   s3(options: ClientOptions): S3Client;
   dynamodb(options: ClientOptions): DynamoDBClient;
   ssm(options: ClientOptions): SSMClient;
+  sts(options: ClientOptions): STSClient;
+  organizations(options: ClientOptions): OrganizationsClient;
+}
+
+/** Temporary credentials (an assumed role's). */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
 }
 
 export interface ClientOptions {
@@ -20,7 +32,11 @@ export interface ClientOptions {
   readonly region?: string;
   /** S3 only: path-style URLs (`https://host/bucket/key`), for emulators. */
   readonly forcePathStyle?: boolean;
+  /** Undefined: the SDK's credential chain. */
+  readonly credentials?: Credentials;
 }
+
+type Service = 'S3' | 'DYNAMODB' | 'SSM' | 'STS' | 'ORGANIZATIONS' | 'CLOUDFORMATION';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -29,7 +45,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * (AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL), read from `env` so a
  * caller of main() can point one run at an emulator without touching process.env.
  */
-export function endpointFromEnv(env: Env, service: 'S3' | 'DYNAMODB' | 'SSM' | 'CLOUDFORMATION'): string | undefined {
+export function endpointFromEnv(env: Env, service: Service): string | undefined {
   if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) {
     return undefined;
   }
@@ -59,15 +75,30 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connectionMs: CONNECTION_TIMEOUT_MS,
 
 /** The SDK's clients, each attempt bounded by `timeouts` (tests pass shorter ones). */
 export function sdkClientFactory(env: Env, timeouts: Timeouts = DEFAULT_TIMEOUTS): ClientFactory {
-  const common = (options: ClientOptions, service: 'S3' | 'DYNAMODB' | 'SSM') => ({
+  const common = (options: ClientOptions, service: Service) => ({
     region: options.region ?? (env.AWS_REGION || undefined),
     endpoint: endpointFromEnv(env, service),
     requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   return {
     s3: (options) => new S3Client({ ...common(options, 'S3'), forcePathStyle: options.forcePathStyle }),
     dynamodb: (options) => new DynamoDBClient(common(options, 'DYNAMODB')),
     ssm: (options) => new SSMClient(common(options, 'SSM')),
+    sts: (options) => new STSClient(common(options, 'STS')),
+    // Organizations has one endpoint, in us-east-1 (aws partition).
+    organizations: (options) => new OrganizationsClient({ ...common(options, 'ORGANIZATIONS'), region: options.region ?? 'us-east-1' }),
+  };
+}
+
+/** The same factory, every client made with `credentials`. */
+export function withCredentials(clients: ClientFactory, credentials: Credentials): ClientFactory {
+  return {
+    s3: (o) => clients.s3({ ...o, credentials }),
+    dynamodb: (o) => clients.dynamodb({ ...o, credentials }),
+    ssm: (o) => clients.ssm({ ...o, credentials }),
+    sts: (o) => clients.sts({ ...o, credentials }),
+    organizations: (o) => clients.organizations({ ...o, credentials }),
   };
 }
 

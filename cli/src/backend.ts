@@ -425,6 +425,32 @@ export function statePath(key: string, workspace: string | undefined, workspaceK
 }
 
 /**
+ * The workspace and key of a state object key: the inverse of `statePath`.
+ * `<prefix>/<workspace>/<key>` is workspace `<workspace>`, key `<key>`; anything else is
+ * the default workspace, its key the whole path. With an empty prefix a workspace's state
+ * is `<workspace>/<key>`, which a default-workspace key with a "/" looks like too: the
+ * path is a workspace's only when it is `<one segment>/<backendKey>`.
+ */
+export function splitStatePath(path: string, workspaceKeyPrefix: string, backendKey?: string): { workspace: string; key: string } {
+  if (workspaceKeyPrefix !== '') {
+    const head = `${workspaceKeyPrefix}/`;
+    const rest = path.startsWith(head) ? path.slice(head.length) : undefined;
+    const slash = rest?.indexOf('/') ?? -1;
+    if (rest !== undefined && slash > 0 && slash < rest.length - 1) {
+      return { workspace: rest.slice(0, slash), key: rest.slice(slash + 1) };
+    }
+    return { workspace: 'default', key: path };
+  }
+  if (backendKey !== undefined && path.endsWith(`/${backendKey}`)) {
+    const workspace = path.slice(0, -backendKey.length - 1);
+    if (workspace !== '' && !workspace.includes('/')) {
+      return { workspace, key: backendKey };
+    }
+  }
+  return { workspace: 'default', key: path };
+}
+
+/**
  * Go's `path.Join` for elements that do not start with "/" (Terraform's key and prefix
  * may not): empty elements are dropped, then the result is cleaned (`.` removed, `..`
  * resolved, repeated slashes collapsed).

@@ -22,7 +22,20 @@ interface DigestItem {
   readonly md5?: string;
 }
 
-type Status = 'match' | 'mismatch' | 'no-digest' | 'no-state' | 'none';
+export type DigestStatus = 'match' | 'mismatch' | 'no-digest' | 'no-state' | 'none';
+
+/** The MD5 a stored Digest holds, as Terraform reads it (32 hex digits), or undefined (Terraform ignores anything else). */
+export function digestMd5(raw: string | undefined): string | undefined {
+  return raw !== undefined && /^[0-9a-fA-F]{32}$/.test(raw) ? raw.toLowerCase() : undefined;
+}
+
+/** The state object's MD5 (undefined: no state) against the digest's (undefined: no usable digest). */
+export function compareDigest(stateMd5: string | undefined, digest: string | undefined): DigestStatus {
+  if (stateMd5 !== undefined) {
+    return digest === undefined ? 'no-digest' : digest === stateMd5 ? 'match' : 'mismatch';
+  }
+  return digest === undefined ? 'none' : 'no-state';
+}
 
 /** How many of the newest versions are searched for the one a digest belongs to. */
 const SEARCH_VERSIONS = 20;
@@ -36,7 +49,7 @@ async function readDigest(ops: Ops, statePath: string): Promise<DigestItem> {
     ConsistentRead: true,
   })));
   const raw = out.Item?.Digest?.S;
-  return { lockId, raw, md5: raw !== undefined && /^[0-9a-fA-F]{32}$/.test(raw) ? raw.toLowerCase() : undefined };
+  return { lockId, raw, md5: digestMd5(raw) };
 }
 
 /** Terraform reads an empty object as no state. */
@@ -45,11 +58,8 @@ async function readState(ops: Ops, statePath: string): Promise<StoredObject | un
   return obj && obj.body.length > 0 ? obj : undefined;
 }
 
-function statusOf(state: StoredObject | undefined, digest: DigestItem): Status {
-  if (state) {
-    return digest.md5 === undefined ? 'no-digest' : digest.md5 === state.md5 ? 'match' : 'mismatch';
-  }
-  return digest.md5 === undefined ? 'none' : 'no-state';
+function statusOf(state: StoredObject | undefined, digest: DigestItem): DigestStatus {
+  return compareDigest(state?.md5, digest.md5);
 }
 
 /** `digest <key> [--fix]`: the digest item against the state object's MD5. */

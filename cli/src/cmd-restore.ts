@@ -4,9 +4,11 @@ import { aws, awsError, isConditionFailed, isNoSuchKey, s3Arn, tableResource } f
 import { CommandContext } from './context';
 import { CliError, ExitCode } from './errors';
 import { toJson } from './format';
+import { diffHeading, diffJson, diffObjects, readStateVersion, side } from './cmd-diff';
 import { newLockInfo } from './lock-info';
 import { acquireLocks, digestItemKey, HeldLocks, releaseLocks } from './locks';
 import { encryptionParams, getObject, md5Hex, StoredObject, summarizeState, withSerial } from './state';
+import { renderDiff } from './state-diff';
 
 export interface RestoreOptions {
   readonly key: string;
@@ -15,6 +17,8 @@ export interface RestoreOptions {
   readonly versionId: string;
   readonly allowOtherLineage: boolean;
   readonly keepSerial: boolean;
+  /** Only print what the restore would undo: the diff from the current version to V. */
+  readonly dryRun?: boolean;
 }
 
 /** `restore <key> --version-id V`: makes version V current under Terraform's lock, with its digest. */
@@ -22,6 +26,9 @@ export async function restoreCommand(ctx: CommandContext, options: RestoreOption
   const { ops } = ctx;
   const { backend } = ops;
   const { statePath, versionId } = options;
+  if (options.dryRun) {
+    return restoreDryRun(ctx, options);
+  }
   const info = newLockInfo({
     Operation: 'tfstate-ops restore',
     Info: `restoring version ${versionId} of s3://${backend.bucket}/${statePath}`,
@@ -225,6 +232,28 @@ async function undoStateWrite(ctx: CommandContext, statePath: string, replaced: 
   })));
   return `the state's bytes are those of version ${replaced.versionId ?? '(unversioned)'} again (written as version ${put.VersionId ?? '(unversioned)'}), `
     + 'and its digest is as it was.';
+}
+
+/**
+ * `restore --dry-run`: the diff from the current version to version V, which is what the
+ * restore would change. Reads both (GetObject); takes no lock and writes nothing.
+ */
+async function restoreDryRun(ctx: CommandContext, options: RestoreOptions): Promise<ExitCode> {
+  const { bucket } = ctx.ops.backend;
+  const [current, source] = await Promise.all([readStateVersion(ctx, options), readStateVersion(ctx, options, options.versionId)]);
+  const diff = diffObjects(options.statePath, current, source, false);
+  const from = side(current, true);
+  const to = side(source, current.versionId === source.versionId);
+  const nothing = 'Dry run: nothing was written and no lock was taken.';
+  if (ctx.json) {
+    ctx.out(toJson({ dryRun: true, written: false, lockTaken: false, ...diffJson(bucket, options.statePath, from, to, diff) }));
+  } else {
+    const lineage = from.lineage !== to.lineage
+      ? `\nThe lineages differ: restore refuses this version unless --allow-other-lineage.` : '';
+    ctx.out(`Restoring version ${options.versionId} would change the current state as follows.\n\n`
+      + diffHeading(bucket, options.statePath, from, to) + renderDiff(diff) + `\n${nothing}${lineage}\n`);
+  }
+  return ExitCode.OK;
 }
 
 function keyArgs(options: { key: string; workspace?: string }): string[] {

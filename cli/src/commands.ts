@@ -61,11 +61,26 @@ export interface CommandSpec {
   readonly makesBackend?: boolean;
 }
 
+/** The options that run `locks` and `inventory` on several backends at once (fleet.ts). */
+export const FLEET_OPTIONS = {
+  'accounts': { type: 'string' },
+  'organization': { type: 'boolean' },
+  'role-name': { type: 'string' },
+  'regions': { type: 'string' },
+} as const satisfies Record<string, OptionSpec>;
+
 export const COMMANDS = {
   'locks': {
-    options: { 'older-than': { type: 'string' } },
+    options: { 'older-than': { type: 'string' }, ...FLEET_OPTIONS },
     positionals: { max: 0, names: '' },
     needsLock: 'so there is nowhere to look for locks',
+  },
+  'inventory': {
+    options: {
+      'prefix': { type: 'string' }, 'stale-after': { type: 'string' }, 'locked': { type: 'boolean' }, 'mismatch': { type: 'boolean' },
+      'sort': { type: 'string' }, ...FLEET_OPTIONS,
+    },
+    positionals: { max: 0, names: '' },
   },
   'unlock': {
     options: { id: { type: 'string' } },
@@ -77,9 +92,16 @@ export const COMMANDS = {
     positionals: { max: 1, names: '[<key>]' },
   },
   'restore': {
-    options: { 'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' } },
+    options: {
+      'workspace': { type: 'string' }, 'version-id': { type: 'string' }, 'allow-other-lineage': { type: 'boolean' }, 'keep-serial': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+    },
     positionals: { max: 1, names: '[<key>]' },
     needsLock: 'and restore takes the state\'s lock, as Terraform does',
+  },
+  'diff': {
+    options: { workspace: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, values: { type: 'boolean' } },
+    positionals: { max: 1, names: '[<key>]' },
   },
   'digest': {
     options: { workspace: { type: 'string' }, fix: { type: 'boolean' } },

@@ -10,6 +10,8 @@ export interface CommandContext {
   readonly warn: (text: string) => void;
   /** Writes a note to stderr (`tfstate-ops: text`), apart from the output, which --json keeps one document. */
   readonly note: (text: string) => void;
+  /** Rewrites a progress line on stderr; present only when stderr is a terminal. */
+  readonly progress?: (text: string) => void;
   /** `user@host`, as Terraform's LockInfo.Who. */
   readonly who: string;
   /** This tool's version. */

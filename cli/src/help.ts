@@ -1,6 +1,7 @@
 /** The help texts: `tfstate-ops --help` and `tfstate-ops <command> --help`. */
 import { CommandName } from './commands';
 import { DEFAULT_STACK_NAME } from './cmd-bootstrap';
+import { INVENTORY_CONCURRENCY } from './inventory';
 import { permissionsHelp } from './permissions';
 
 export const TOOL = 'tfstate-ops';
@@ -27,6 +28,18 @@ const ENVIRONMENT = `Environment: the AWS SDK's usual chain. Credentials: AWS_PR
 AWS_SECRET_ACCESS_KEY, SSO, roles. Region: AWS_REGION or the profile. Endpoint:
 AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SSM).`;
 
+const FLEET = `Several backends at once (locks and inventory):
+  --accounts ID,ID           these accounts' backends, one table with ACCOUNT and REGION columns
+  --organization             every ACTIVE account of the AWS Organization (ListAccounts, with the
+                             caller's credentials: its management or a delegated administrator account)
+  --role-name NAME           the role to assume in each account (sts:AssumeRole on
+                             arn:aws:iam::<account>:role/NAME); required with the two above
+  --regions R,R              the regions to look in (default: --region, or AWS_REGION)
+  Each account and region's backend is found by its discovery parameters (--discovery
+  PREFIX, required here); the other backend flags apply to every one. A backend that cannot
+  be reached (the role refused, no parameters, access denied) is one line of the report
+  with the reason, not the end of the run; the exit code is then 1.`;
+
 export const EXIT_CODES = `Exit codes:
   0  done (digest: the digest matches the state)
   1  failed: AWS refused a call (the message names the action and the resource) or could not be reached
@@ -44,16 +57,22 @@ Usage: ${TOOL} <command> [arguments] [options]
 
 Commands:
   locks                      every lock held in the backend, with who holds it and its age
+  inventory                  every state in the backend: serial, resources, lock, digest; anomalies
   unlock <state path> --id ID
                              remove one lock, only if it is still the one with that ID
   history [<key>]            the versions of a state: serial, lineage, Terraform version
   restore [<key>] --version-id V
                              make an older version current, under Terraform's lock
+  diff [<key>] [--from V] [--to V]
+                             the resources added, removed and changed between two versions
   digest [<key>]             compare the digest item with the state; --fix rewrites it
   prune-locks [--delete]     the old versions and delete markers of lock files (*.tflock):
                              listed, or with --delete deleted
   bootstrap                  deploy the backend (bucket, lock table) with CloudFormation from
                              the template this package ships; prints the backend block
+
+locks and inventory also run over several backends at once (--accounts or --organization,
+--role-name, --regions, with --discovery): see their --help.
 
 ${BACKEND}
 
@@ -80,7 +99,64 @@ its age, and says which of the two it looked at. A backend that names neither is
 
   --older-than DURATION      only locks at least this old (90s, 15m, 2h, 1d, 1h30m)
 
+${FLEET}
+
 ${permissionsHelp('locks')}
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  'inventory': `Usage: ${TOOL} inventory [--prefix P] [--stale-after DURATION] [--locked] [--mismatch]
+                     [--sort path|modified|size|serial] [backend options] [--json]
+
+Lists every state in the backend's bucket, not only the backend configuration's key: a
+bucket holds the states of many configurations. An object is read as a state when its
+key ends in .tfstate, or is the backend's key (default workspace) or
+<workspace_key_prefix>/<workspace>/<key>, or a lock or digest item names it; it is a
+state when its JSON has version, serial and lineage (otherwise it is reported as
+not-a-state). Other objects are counted and not read. The workspace of
+<workspace_key_prefix>/<W>/<rest> is W with key <rest>; anything else is the default
+workspace. With workspace_key_prefix "" a path is a workspace's only when it is
+<W>/<backend key>.
+
+For each state: path, workspace, key, serial, lineage, Terraform version, resources
+(instances, as \`terraform state list\` lists them), size, last modified, current version
+ID, lock (ID, who, operation, age; lock item and lock file) or -, and digest: match or
+mismatch (the digest item's MD5 against the MD5 of the object's bytes, as \`${TOOL} digest\`
+compares them), missing (no digest item), n/a (no lock table, so no digests).
+Then the anomalies:
+  orphan-digest  a digest item (<bucket>/<path>-md5) with no state object
+  orphan-lock    a lock item or lock file with no state object
+  not-a-state    an object read as a state that is not one (empty, not JSON, no serial ...)
+  no-resources   a state with no resources (a destroyed stack, or never applied)
+  stale          a state not written for --stale-after
+
+Cost: one listing of the bucket (ListObjectsV2, 1,000 keys a call), one Scan of the lock
+table for every lock and digest item (no call per state), one GetObject per state and per
+lock file, at most ${INVENTORY_CONCURRENCY} at a time: about 1 call per state. On an interactive
+terminal, a progress line on stderr when there are more than 500 states to read.
+
+  --prefix P                 only object keys starting with P (the listing's Prefix)
+  --stale-after DURATION     report states last written at least this long ago (30d, 12h)
+  --locked                   only states with a lock
+  --mismatch                 only states whose digest does not match
+  --sort ORDER               path (A-Z, default), modified (newest first), size (largest
+                             first), serial (highest first)
+
+--json (field names are part of the interface): { bucket, table, workspaceKeyPrefix,
+prefix, searched: { objectsListed, objectsRead, notRead: { count, examples },
+lockFilesNotRead, locks, digests }, states: [ { path, workspace, key, serial, lineage, terraformVersion,
+resources, size, lastModified, versionId, md5, lock: null or [ lock as \`${TOOL} locks
+--json\` gives it ], digest: match|mismatch|missing|n/a, digestValue } ], notShown,
+anomalies: [ { kind, path, detail } ] }. With --accounts or --organization:
+{ backends: [ { account, region, ok, error?, ...the above } ], failed }.
+
+${FLEET}
+
+${permissionsHelp('inventory')}
 
 ${BACKEND}
 
@@ -134,7 +210,7 @@ ${OUTPUT}
 ${EXIT_CODES}
 `,
   'restore': `Usage: ${TOOL} restore [<key>] --version-id V [--workspace W] [--allow-other-lineage]
-                   [--keep-serial] [backend options] [--json]
+                   [--keep-serial] [--dry-run] [backend options] [--json]
 
 Makes version V of the state current, as Terraform would write it:
   1. takes the state's lock the way Terraform does (lock file with If-None-Match: *,
@@ -155,8 +231,45 @@ first, on stderr, with where its key came from.
   --workspace W              the workspace
   --allow-other-lineage      restore a version whose lineage differs from the current state's
   --keep-serial              keep version V's serial (write its exact bytes)
+  --dry-run                  only print what the restore would change: the diff (as \`${TOOL} diff\`
+                             prints it, names only) from the current version to version V.
+                             Reads the two versions (s3:GetObject, s3:GetObjectVersion); takes
+                             no lock and writes nothing.
 
 ${permissionsHelp('restore')}
+
+${BACKEND}
+
+${OUTPUT}
+
+${EXIT_CODES}
+`,
+  'diff': `Usage: ${TOOL} diff [<key>] [--from V] [--to V] [--workspace W] [--values] [backend options] [--json]
+
+The resource-level differences between two versions of a state (default: the version
+before the current one, and the current one), by resource instance address: module
+path, \`data.\` for data sources, type.name, then the instance key (\`[0]\` for count,
+\`["key"]\` for for_each), as \`terraform state list\` prints them:
+  + added      the instance is in --to only
+  - removed    the instance is in --from only
+  ~ changed    both have it; the top-level attribute names whose values differ
+and the outputs added, removed or changed. State holds secrets, so values are printed
+only with --values, and never the value of an attribute listed in the instance's
+sensitive_attributes (on either side) or of a sensitive output: those say (sensitive).
+<key> defaults to the backend configuration's key; the state is named first, on stderr.
+
+  --from V                   the older version (default: the one before --to)
+  --to V                     the newer version (default: the current version)
+  --workspace W              the workspace
+  --values                   print the changed values (never sensitive ones), cut at 200 characters
+
+--json: { bucket, statePath, from, to, resources, outputs }; from and to are
+{ versionId, current, lastModified, serial, lineage }; each resource is
+{ address, change: added|removed|changed, attributes: [names], values? }, values by
+attribute name { sensitive: true } or { sensitive: false, from, to }; each output is
+{ name, change, sensitive, from?, to? }.
+
+${permissionsHelp('diff')}
 
 ${BACKEND}
 

@@ -99,13 +99,24 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-/** Every DynamoDB lock item of the backend's bucket (a consistent Scan; digest items, which have no Info, skipped). */
-export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
+/** The items of the backend's bucket in its lock table: the lock items and the digest items. */
+export interface TableItems {
+  readonly locks: FoundLock[];
+  /** Digest items by state path (`<bucket>/<state path>-md5`): the stored Digest, exactly. */
+  readonly digests: Map<string, string>;
+}
+
+/**
+ * Every item of the backend's bucket in its lock table, in one consistent Scan: lock
+ * items (with Info) and digest items (with Digest and no Info). Empty without a table.
+ */
+export async function scanTable(ops: Ops): Promise<TableItems> {
   const { bucket, table, region } = ops.backend;
+  const locks: FoundLock[] = [];
+  const digests = new Map<string, string>();
   if (!ops.dynamodb || !table) {
-    return [];
+    return { locks, digests };
   }
-  const found: FoundLock[] = [];
   const prefix = `${bucket}/`;
   let start: ScanCommandOutput['LastEvaluatedKey'];
   do {
@@ -118,30 +129,59 @@ export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
     })));
     for (const item of page.Items ?? []) {
       const lockId = item.LockID?.S;
-      const info = item.Info?.S;
-      if (lockId === undefined || info === undefined) {
+      if (lockId === undefined) {
         continue;
       }
-      found.push(parseLock('dynamodb', lockId.slice(prefix.length), lockId, info));
+      const info = item.Info?.S;
+      const digest = item.Digest?.S;
+      if (info !== undefined) {
+        locks.push(parseLock('dynamodb', lockId.slice(prefix.length), lockId, info));
+      } else if (digest !== undefined && lockId.endsWith(DIGEST_SUFFIX)) {
+        digests.set(lockId.slice(prefix.length, -DIGEST_SUFFIX.length), digest);
+      }
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  return found;
+  return { locks, digests };
+}
+
+/** Every DynamoDB lock item of the backend's bucket (a consistent Scan; digest items, which have no Info, skipped). */
+export async function scanLockItems(ops: Ops): Promise<FoundLock[]> {
+  return (await scanTable(ops)).locks;
+}
+
+/** One object of a bucket listing. */
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+  readonly lastModified?: Date;
+  readonly etag?: string;
+}
+
+/** Every current object of the bucket (under `prefix`), by ListObjectsV2, 1,000 a page. */
+export async function listObjects(ops: Ops, prefix?: string): Promise<ListedObject[]> {
+  const { bucket } = ops.backend;
+  const objects: ListedObject[] = [];
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await aws({ action: 's3:ListBucket', resource: s3Arn(bucket) },
+      () => ops.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })));
+    objects.push(...(page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified, etag: o.ETag })));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+/** Reads the `.tflock` objects among `keys` (one that vanished meanwhile was released: skipped). */
+export async function readLockFiles(ops: Ops, keys: readonly string[]): Promise<FoundLock[]> {
+  const lockKeys = keys.filter((k) => k.endsWith(LOCK_FILE_SUFFIX));
+  const locks = await mapLimit(lockKeys, 8, (key) => readLockFile(ops, key.slice(0, -LOCK_FILE_SUFFIX.length)));
+  return locks.filter((l): l is FoundLock => l !== undefined);
 }
 
 /** Every `.tflock` object in the bucket, each read (one that vanished meanwhile was released: skipped). */
 export async function listLockFiles(ops: Ops): Promise<FoundLock[]> {
-  const { bucket } = ops.backend;
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page: ListObjectsV2CommandOutput = await aws({ action: 's3:ListBucket', resource: s3Arn(bucket) },
-      () => ops.s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token })));
-    keys.push(...(page.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith(LOCK_FILE_SUFFIX)));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  const locks = await mapLimit(keys, 8, (key) => readLockFile(ops, key.slice(0, -LOCK_FILE_SUFFIX.length)));
-  return locks.filter((l): l is FoundLock => l !== undefined);
+  return readLockFiles(ops, (await listObjects(ops)).map((o) => o.key));
 }
 
 /** Where a backend keeps its locks: the lock table, the lock files, or both (as --json shows it). */

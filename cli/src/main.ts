@@ -12,8 +12,11 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ClientFactory, endpointFromEnv, sdkClientFactory } from './aws';
 import { BackendSettings, resolveBackend, statePath } from './backend';
 import { bootstrapCommand, CloudFormationLike } from './cmd-bootstrap';
+import { diffCommand } from './cmd-diff';
 import { digestCommand } from './cmd-digest';
+import { inventoryFleetCommand, locksFleetCommand } from './cmd-fleet';
 import { historyCommand } from './cmd-history';
+import { inventoryCommand, InventoryCommandOptions } from './cmd-inventory';
 import { locksCommand } from './cmd-locks';
 import { pruneLocksCommand } from './cmd-prune-locks';
 import { restoreCommand } from './cmd-restore';
@@ -26,7 +29,9 @@ import {
 import { CommandContext } from './context';
 import { CliError, ExitCode, usageError } from './errors';
 import { parseDuration, shellQuote, toJson } from './format';
+import { fleetTargets, parseFleetOptions } from './fleet';
 import { COMMAND_HELP, MAIN_HELP, TOOL } from './help';
+import { INVENTORY_SORTS, InventorySort } from './inventory';
 
 /** Everything main() uses from the outside world. */
 export interface Io {
@@ -50,6 +55,8 @@ export interface Io {
   /** Writes a new file, failing (EEXIST) if it exists. */
   readonly writeNewFile: (file: string, text: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Whether stderr is a terminal (a progress line is shown only then). */
+  readonly stderrIsTTY?: boolean;
 }
 
 /** This tool's version (cli/package.json). */
@@ -87,6 +94,7 @@ function defaultIo(): Io {
     fileExists: (f) => fs.existsSync(f),
     writeNewFile: (f, text) => fs.writeFileSync(f, text, { flag: 'wx' }),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }
 
@@ -246,6 +254,22 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     if ((command === 'locks' || command === 'prune-locks') && str(v, 'older-than') !== undefined) {
       olderThanMs = parseDuration(str(v, 'older-than')!, '--older-than');
     }
+    let inventory: InventoryCommandOptions | undefined;
+    if (command === 'inventory') {
+      const sort = str(v, 'sort') ?? 'path';
+      if (!(INVENTORY_SORTS as readonly string[]).includes(sort)) {
+        const meant = closest(sort, INVENTORY_SORTS);
+        throw usageError(`--sort must be one of ${INVENTORY_SORTS.join(', ')}, got ${JSON.stringify(sort)}${meant ? `; did you mean ${meant}?` : ''}`);
+      }
+      const staleAfter = str(v, 'stale-after');
+      inventory = {
+        prefix: str(v, 'prefix'),
+        staleAfterMs: staleAfter !== undefined ? parseDuration(staleAfter, '--stale-after') : undefined,
+        locked: v.locked === true,
+        mismatch: v.mismatch === true,
+        sort: sort as InventorySort,
+      };
+    }
     if (command === 'unlock') {
       if (positionals.length === 0) {
         throw usageError(`unlock needs the state path of the lock, as \`${TOOL} locks\` shows it; see ${TOOL} unlock --help`);
@@ -277,6 +301,18 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     };
     const clients = env.clients ?? sdkClientFactory(env.env);
     const warn = (t: string) => env.stderr(`${TOOL}: warning: ${t}\n`);
+    if (command === 'locks' || command === 'inventory') {
+      const fleet = parseFleetOptions({
+        accounts: str(v, 'accounts'), organization: v.organization === true, roleName: str(v, 'role-name'), regions: str(v, 'regions'),
+        region: flags.region, discovery: str(v, 'discovery'),
+      }, env.env, str(v, 'backend-config'));
+      if (fleet) {
+        const fleetFlags = { ...flags, region: undefined };
+        const targets = await fleetTargets({ clients, env: env.env, flags: fleetFlags, now: env.now, warn, who: env.who }, fleet);
+        const out = { json, out: env.stdout, now: env.now };
+        return command === 'locks' ? await locksFleetCommand(out, targets, olderThanMs) : await inventoryFleetCommand(out, targets, inventory!);
+      }
+    }
     const backend = await resolveBackend(
       { flags, backendConfigFile: str(v, 'backend-config'), discoveryPrefix: str(v, 'discovery') },
       { readFile: env.readFile, clients, env: env.env, warn },
@@ -307,6 +343,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       out: env.stdout,
       warn,
       note: (t) => env.stderr(`${TOOL}: ${t}\n`),
+      progress: env.stderrIsTTY ? (t) => env.stderr(t) : undefined,
       who: env.who,
       toolVersion: toolVersion(),
       suggest,
@@ -332,6 +369,8 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     switch (command) {
       case 'locks':
         return await locksCommand(ctx, { olderThanMs });
+      case 'inventory':
+        return await inventoryCommand(ctx, inventory!);
       case 'unlock':
         return await unlockCommand(ctx, positionals[0], str(v, 'id')!);
       case 'history':
@@ -342,7 +381,10 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
           versionId: str(v, 'version-id')!,
           allowOtherLineage: v['allow-other-lineage'] === true,
           keepSerial: v['keep-serial'] === true,
+          dryRun: v['dry-run'] === true,
         });
+      case 'diff':
+        return await diffCommand(ctx, { ...keyFor(), from: str(v, 'from'), to: str(v, 'to'), values: v.values === true });
       case 'digest':
         return await digestCommand(ctx, { ...keyFor(), fix: v.fix === true });
       case 'prune-locks':

@@ -4,10 +4,10 @@
  * docs/on-call.md (a test checks both against `permissionsTable()`, and runs each command on emulated AWS as a
  * caller whose policy is exactly these grants).
  */
-import { CommandName, STATE_COMMAND_NAMES, StateCommandName } from './commands';
+import { CommandName, COMMAND_NAMES, COMMANDS, FLEET_OPTIONS, STATE_COMMAND_NAMES, StateCommandName } from './commands';
 
 /** What a grant is on, in a backend. */
-export type Resource = 'bucket' | 'state' | 'lock file' | 'lock files' | 'table' | 'key' | 'parameters' | 'stack' | 'made bucket' | 'made table' | 'made parameters' | 'made key';
+export type Resource = 'bucket' | 'state' | 'states' | 'lock file' | 'lock files' | 'table' | 'key' | 'parameters' | 'role' | 'organization' | 'stack' | 'made bucket' | 'made table' | 'made parameters' | 'made key';
 
 /** One or more actions on one resource. */
 export interface Grant {
@@ -52,6 +52,15 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
     ],
     always: [],
   },
+  'inventory': {
+    table: [{ actions: ['dynamodb:Scan'], on: 'table' }],
+    lockfile: [{ actions: ['s3:GetObject'], on: 'lock files' }],
+    always: [
+      { actions: ['s3:ListBucket'], on: 'bucket' },
+      { actions: ['s3:GetObject'], on: 'states' },
+      { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
+    ],
+  },
   'unlock': {
     table: [{ actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], on: 'table' }],
     lockfile: [
@@ -78,6 +87,15 @@ export const PERMISSIONS: Readonly<Record<StateCommandName, CommandPermissions>>
       LIST_FOR_ABSENT,
       { actions: ['s3:GetObjectVersion', 's3:GetObject', 's3:PutObject'], on: 'state' },
       { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], on: 'key', when: WITH_KEY },
+    ],
+  },
+  'diff': {
+    table: [],
+    lockfile: [],
+    always: [
+      { actions: ['s3:ListBucketVersions'], on: 'bucket', when: 'without both `--from` and `--to`' },
+      { actions: ['s3:GetObjectVersion'], on: 'state' },
+      { actions: ['kms:Decrypt'], on: 'key', when: WITH_KEY },
     ],
   },
   'digest': {
@@ -135,9 +153,25 @@ export const BOOTSTRAP_PERMISSIONS: readonly Grant[] = [
 /** What `--discovery` adds to any command. */
 export const DISCOVERY_PERMISSIONS: readonly Grant[] = [{ actions: ['ssm:GetParameters'], on: 'parameters' }];
 
+/**
+ * What several backends at once add (`locks`, `inventory` with `--accounts` or
+ * `--organization`): the caller assumes the role in each account, which then needs the
+ * command's own grants and `--discovery`'s.
+ */
+export const FLEET_PERMISSIONS: readonly Grant[] = [
+  { actions: ['sts:AssumeRole'], on: 'role' },
+  { actions: ['organizations:ListAccounts'], on: 'organization', when: 'with `--organization`' },
+];
+
+/** The commands that take the fleet options. */
+function takesFleet(command: CommandName): boolean {
+  return Object.keys(FLEET_OPTIONS).every((o) => Object.prototype.hasOwnProperty.call(COMMANDS[command].options, o));
+}
+
 const RESOURCES: Readonly<Record<Resource, string>> = {
   'bucket': 'the bucket',
   'state': 'the state',
+  'states': 'each state object',
   'lock file': 'the state\'s `.tflock`',
   'lock files': 'each `.tflock`',
   'table': 'the table',
@@ -148,6 +182,8 @@ const RESOURCES: Readonly<Record<Resource, string>> = {
   'made table': 'the table it makes',
   'made parameters': 'the discovery parameters it makes',
   'made key': 'the key and alias it makes',
+  'role': 'the `--role-name` role of each account (granted to the caller; the role has the command\'s grants and `--discovery`\'s)',
+  'organization': 'the organization (`*`; from its management or a delegated administrator account)',
 };
 
 /** A grant as the README writes it: "with `--fix`: `dynamodb:PutItem`, `dynamodb:DeleteItem` on the table". */
@@ -171,6 +207,7 @@ export function permissionsTable(): string {
     '|---|---|---|---|',
     ...STATE_COMMAND_NAMES.map((c) => row([`\`${c}\``, cell(PERMISSIONS[c].table), cell(PERMISSIONS[c].lockfile), cell(PERMISSIONS[c].always)])),
     row(['`--discovery` (any command)', '', '', cell(DISCOVERY_PERMISSIONS)]),
+    row([`\`--accounts\`, \`--organization\` (${COMMAND_NAMES.filter(takesFleet).map((c) => `\`${c}\``).join(', ')})`, '', '', cell(FLEET_PERMISSIONS)]),
     '',
   ].join('\n');
 }
@@ -191,7 +228,8 @@ export function permissionsHelp(command: CommandName): string {
   const plain = (grants: readonly Grant[]) => cell(grants).replace(/`/g, '');
   const lines = [
     'Permissions (the README\'s "Permissions" table):',
-    ...([['with a lock table', p.table], ['with lock files', p.lockfile], ['either way', p.always], ['with --discovery', DISCOVERY_PERMISSIONS]] as const)
+    ...([['with a lock table', p.table], ['with lock files', p.lockfile], ['either way', p.always], ['with --discovery', DISCOVERY_PERMISSIONS],
+      ...(takesFleet(command) ? [['with --accounts', FLEET_PERMISSIONS] as const] : [])] as const)
       .filter(([, grants]) => grants.length > 0)
       .map(([label, grants]) => wrap(`  ${`${label}:`.padEnd(20)}${plain(grants)}`, 22)),
   ];

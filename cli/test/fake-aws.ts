@@ -24,7 +24,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ClientFactory } from '../src/aws';
 
 /** An error shaped like the SDK's service exceptions. */
@@ -428,6 +430,57 @@ export class FakeSSM extends FakeClient {
   }
 }
 
+/** STS: AssumeRole of the roles in `trusted` only (others: AccessDenied, as STS answers). */
+export class FakeSTS extends FakeClient {
+  public readonly trusted = new Set<string>();
+
+  protected async apply(cmd: unknown): Promise<any> {
+    if (cmd instanceof AssumeRoleCommand) {
+      const arn = cmd.input.RoleArn!;
+      if (!this.trusted.has(arn)) {
+        throw awsFault('AccessDenied', 403, `User: arn:aws:iam::999999999999:user/oncall is not authorized to perform: sts:AssumeRole on resource: ${arn}`);
+      }
+      const account = /^arn:aws:iam::(\d{12}):/.exec(arn)![1];
+      return { Credentials: { AccessKeyId: `ASIA${account}`, SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date('2026-11-26T13:00:00Z') } };
+    }
+    throw new Error(`fake STS: ${(cmd as object).constructor.name} not emulated`);
+  }
+}
+
+/** Organizations: ListAccounts, two a page. */
+export class FakeOrganizations extends FakeClient {
+  public accounts: Array<{ Id: string; Status?: string; State?: string }> = [];
+
+  protected async apply(cmd: unknown): Promise<any> {
+    if (cmd instanceof ListAccountsCommand) {
+      const start = Number(cmd.input.NextToken ?? 0);
+      const page = this.accounts.slice(start, start + 2);
+      return { Accounts: page, NextToken: start + 2 < this.accounts.length ? String(start + 2) : undefined };
+    }
+    throw new Error(`fake Organizations: ${(cmd as object).constructor.name} not emulated`);
+  }
+}
+
+/**
+ * Several accounts: each account's own fake AWS, reached with the credentials STS gave for
+ * it (AccessKeyId ASIA<account>); without credentials, the caller's account `home`.
+ */
+export function fakeFleet(
+  accounts: Record<string, FakeAws>, home: FakeAws,
+): { clients: ClientFactory; sts: FakeSTS; organizations: FakeOrganizations } {
+  const sts = new FakeSTS();
+  const organizations = new FakeOrganizations();
+  const of = (o: { credentials?: { accessKeyId: string } }) => (o.credentials ? accounts[o.credentials.accessKeyId.replace(/^ASIA/, '')] : home);
+  const clients: ClientFactory = {
+    s3: (o) => of(o).clients.s3(o),
+    dynamodb: (o) => of(o).clients.dynamodb(o),
+    ssm: (o) => of(o).clients.ssm(o),
+    sts: () => sts as unknown as STSClient,
+    organizations: () => organizations as unknown as OrganizationsClient,
+  };
+  return { clients, sts, organizations };
+}
+
 export interface FakeAws {
   readonly s3: FakeS3;
   readonly dynamodb: FakeDynamoDB;
@@ -446,6 +499,8 @@ export function fakeAws(options: { buckets?: string[]; tables?: string[] } = {})
     s3: (o) => { made.push({ service: 's3', options: o }); return s3 as unknown as S3Client; },
     dynamodb: (o) => { made.push({ service: 'dynamodb', options: o }); return dynamodb as unknown as DynamoDBClient; },
     ssm: (o) => { made.push({ service: 'ssm', options: o }); return ssm as unknown as SSMClient; },
+    sts: () => { throw new Error('fake AWS: STS is in fakeFleet'); },
+    organizations: () => { throw new Error('fake AWS: Organizations is in fakeFleet'); },
   };
   return { s3, dynamodb, ssm, clients, made };
 }

@@ -41,9 +41,9 @@ describe('help', () => {
 
 describe('usage errors: exit 2, one line naming what to do, no AWS call', () => {
   test.each([
-    [['frobnicate'], 'tfstate-ops: unknown command "frobnicate". The commands are locks, unlock, history, restore, digest, prune-locks, bootstrap (see tfstate-ops --help)'],
-    [['lock'], 'tfstate-ops: unknown command "lock"; did you mean locks? The commands are locks, unlock, history, restore, digest, prune-locks, bootstrap (see tfstate-ops --help)'],
-    [['histroy', 'k'], 'tfstate-ops: unknown command "histroy"; did you mean history? The commands are locks, unlock, history, restore, digest, prune-locks, bootstrap (see tfstate-ops --help)'],
+    [['frobnicate'], 'tfstate-ops: unknown command "frobnicate". The commands are locks, inventory, unlock, history, restore, diff, digest, prune-locks, bootstrap (see tfstate-ops --help)'],
+    [['lock'], 'tfstate-ops: unknown command "lock"; did you mean locks? The commands are locks, inventory, unlock, history, restore, diff, digest, prune-locks, bootstrap (see tfstate-ops --help)'],
+    [['histroy', 'k'], 'tfstate-ops: unknown command "histroy"; did you mean history? The commands are locks, inventory, unlock, history, restore, diff, digest, prune-locks, bootstrap (see tfstate-ops --help)'],
     [['locks', '--nope'], 'tfstate-ops: unknown option --nope for locks; see tfstate-ops locks --help'],
     [['--nope'], 'tfstate-ops: unknown option --nope; see tfstate-ops --help'],
     [['locks', '--lock-file', '--bucket', BUCKET], 'tfstate-ops: unknown option --lock-file for locks; did you mean --lockfile? See tfstate-ops locks --help'],

@@ -36,6 +36,9 @@ function policyFor(command: StateCommandName, mode: Mode, statePath = KEY): Allo
     'state': `arn:aws:s3:::${BUCKET}/${statePath}`,
     'lock file': `arn:aws:s3:::${BUCKET}/${statePath}.tflock`,
     'lock files': `arn:aws:s3:::${BUCKET}/*.tflock`,
+    'states': `arn:aws:s3:::${BUCKET}/*.tfstate`,
+    'role': undefined,
+    'organization': undefined,
     'table': TABLE,
     'key': undefined,
     'parameters': undefined,
@@ -105,6 +108,9 @@ describe('each command works as a caller with exactly the grants of its row', ()
       // Two released locks: two versions and two delete markers of the lock file, all deleted.
       ['prune-locks', mode, (aws) => { lockedTwice(aws); return ['prune-locks', '--delete']; }, ExitCode.OK],
       ['prune-locks', mode, (aws) => { lockedTwice(aws); return ['prune-locks']; }, ExitCode.OK],
+      ['restore', mode, (aws) => ['restore', KEY, '--version-id', aws.s3.versionsOf(BUCKET, KEY)[0].versionId, '--dry-run'], ExitCode.OK],
+      ['diff', mode, () => ['diff', KEY], ExitCode.OK],
+      ['inventory', mode, (aws) => { lock(aws, mode); return ['inventory']; }, ExitCode.OK],
     );
   }
   for (const mode of ['table', 'both'] as const) {

@@ -157,6 +157,8 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
       s3: (o) => { const c = sdk.s3(o); made.push(c); return c; },
       dynamodb: (o) => { const c = sdk.dynamodb(o); made.push(c); return c; },
       ssm: (o) => { const c = sdk.ssm(o); made.push(c); return c; },
+      sts: (o) => { const c = sdk.sts(o); made.push(c); return c; },
+      organizations: (o) => { const c = sdk.organizations(o); made.push(c); return c; },
     };
     let out = '';
     let err = '';

@@ -13,7 +13,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { ClientFactory, ClientOptions, main } from '../../cli/src';
 import { E2E_REGION, emulatorEnv, REPO_ROOT } from './cdk-cli';
 import { runProcess } from './processes';
@@ -96,7 +98,8 @@ class EmulatorClientFactory implements ClientFactory {
   constructor(private readonly endpoint: string, private readonly gate?: StateWriteGate) {}
 
   private common(options: ClientOptions) {
-    return { endpoint: this.endpoint, region: options.region ?? E2E_REGION, credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' } };
+    // An assumed role's credentials (several backends at once) take the place of the caller's.
+    return { endpoint: this.endpoint, region: options.region ?? E2E_REGION, credentials: options.credentials ?? { accessKeyId: 'e2e', secretAccessKey: 'e2e' } };
   }
 
   s3(options: ClientOptions): S3Client {
@@ -114,6 +117,18 @@ class EmulatorClientFactory implements ClientFactory {
 
   ssm(options: ClientOptions): SSMClient {
     const c = new SSMClient(this.common(options));
+    this.made.push(c);
+    return c;
+  }
+
+  sts(options: ClientOptions): STSClient {
+    const c = new STSClient(this.common(options));
+    this.made.push(c);
+    return c;
+  }
+
+  organizations(options: ClientOptions): OrganizationsClient {
+    const c = new OrganizationsClient(this.common(options));
     this.made.push(c);
     return c;
   }
