@@ -1,21 +1,25 @@
 #!/usr/bin/env node
-// Runs npm scripts as the phases of a test run, in order, stopping at the first
-// that fails, and prints each phase's wall time and CPU time (user + system of
-// the phase and every process it started), then the totals.
+// Runs package.json scripts as the phases of a test run, stopping at the first
+// that fails, and prints each one's wall time and CPU time (user + system of the
+// script and every process it started), then the totals. `npm test` runs it.
 //
 // Usage:
-//   node scripts/phase-times.js SCRIPT [SCRIPT ...]
-// Each SCRIPT is the name of a package.json script. A script that is only a
-// chain of others (`npm run a && npm run b`) is expanded into those, so each of
-// them gets its own line. SCRIPTs joined with `+` (`lint+typecheck`) run at the
-// same time, and the phase ends when all of them have; one that fails stops the
-// others and the run. Each script runs as `npm run` would run it: with
-// `sh -c`, from the package root, with node_modules/.bin first on PATH.
+//   node scripts/phase-times.js PHASE [PHASE ...]
+// A PHASE is the name of a package.json script, or several joined with `,`
+// (run one after the other), or lanes of those joined with `+`, which run at
+// the same time (the phase ends when all lanes have; the first script to fail
+// stops the others, and the run). A script that is only a chain of others
+// (`npm run a && npm run b`) runs as those steps, each timed on its own line:
+// `typecheck,check-pack+lint,rosetta` runs typecheck then check-pack, beside
+// lint then rosetta. Each script runs as
+// `npm run` runs it: `sh -c` from the package root, node_modules/.bin first on
+// PATH. Lines of scripts that run side by side are prefixed with their name.
 //
-// CPU time is read from /proc/self/stat (the user and system time of waited-for
-// children, which includes their own waited-for children): on a machine that
-// other work keeps busy, CPU time compares runs where wall time cannot.
-// Elsewhere (no /proc) only wall time is printed.
+// CPU time comes from /proc (the user and system time of the waited-for
+// children of a small wrapper process around each script, which include their
+// own waited-for children). On a machine that other work keeps busy, compare
+// CPU times: wall times there say more about the other work. Without /proc
+// (not Linux) only wall times are printed.
 //
 // PHASE_TIMES_JSON=FILE also writes the figures to FILE as JSON.
 const { spawn } = require('child_process');
@@ -25,53 +29,13 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const scripts = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts;
 const CHAIN = /^npm run [\w:.-]+( && npm run [\w:.-]+)*$/;
-
-const args = process.argv.slice(2);
-if (args.length === 0) {
-  console.error('phase-times: name the package.json scripts to run, e.g. `node scripts/phase-times.js build typecheck+lint test:unit`');
-  process.exit(2);
-}
-
-/** The phases: each a list of scripts that run at the same time. */
-const phases = [];
-for (const arg of args) {
-  const group = arg.split('+');
-  for (const name of group) {
-    if (scripts[name] === undefined) {
-      console.error(`phase-times: package.json has no script "${name}" (in "${arg}"); its scripts are: ${Object.keys(scripts).join(', ')}`);
-      process.exit(2);
-    }
-  }
-  if (group.length === 1) {
-    for (const name of expand(group[0])) {
-      phases.push([name]);
-    }
-  } else {
-    phases.push(group);
-  }
-}
-
-/** A script that is a chain of `npm run` steps, as the steps (recursively); any other as itself. */
-function expand(name) {
-  const body = scripts[name];
-  if (!CHAIN.test(body)) {
-    return [name];
-  }
-  return body.split(' && ').map((step) => step.slice('npm run '.length)).flatMap((step) => {
-    if (scripts[step] === undefined) {
-      console.error(`phase-times: script "${name}" runs "${step}", which package.json does not have`);
-      process.exit(2);
-    }
-    return expand(step);
-  });
-}
-
 const TICKS = 100; // USER_HZ: Linux reports child times in 1/100 s on every architecture.
+
 /** User + system seconds of this process's waited-for children so far, or undefined without /proc. */
 function childCpuSeconds() {
   try {
     const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    // Fields after the parenthesised command name; cutime and cstime are fields 16 and 17.
+    // The fields after the command name in parentheses; cutime and cstime are fields 16 and 17.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[13]) + Number(fields[14])) / TICKS;
   } catch {
@@ -79,20 +43,72 @@ function childCpuSeconds() {
   }
 }
 
+/** The wrapper, `phase-times.js --run SCRIPT`: runs one script and reports its CPU time to the parent. */
+function runOne(name) {
+  const env = { ...process.env, PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
+  const child = spawn('sh', ['-c', scripts[name]], { cwd: root, env, stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('error', (e) => {
+    process.send({ cpu: childCpuSeconds(), error: e.message }, () => process.exit(1));
+  });
+  child.on('exit', (code, signal) => {
+    process.send({ cpu: childCpuSeconds(), signal }, () => process.exit(code ?? 1));
+  });
+}
+
+/** A script that is a chain of `npm run` steps, as the steps (recursively); any other, as itself. */
+function expand(name, from) {
+  if (scripts[name] === undefined) {
+    console.error(`phase-times: package.json has no script "${name}" (${from}); its scripts are: ${Object.keys(scripts).join(', ')}`);
+    process.exit(2);
+  }
+  const body = scripts[name];
+  if (!CHAIN.test(body)) {
+    return [name];
+  }
+  return body.split(' && ').flatMap((step) => expand(step.slice('npm run '.length), `run by "${name}"`));
+}
+
+/** The phases of ARGS, each a list of lanes that run side by side, each lane a list of scripts run in turn. */
+function parsePhases(args) {
+  return args.flatMap((arg) => {
+    const lanes = arg.split('+').map((lane) => lane.split(',').flatMap((name) => expand(name, `in "${arg}"`)));
+    // One lane: its scripts are phases of their own.
+    return lanes.length === 1 ? lanes[0].map((name) => [[name]]) : [lanes];
+  });
+}
+
 const running = new Set();
-function run(name) {
+/** Runs one script through the wrapper; resolves to its outcome and figures. */
+function run(name, prefixed) {
   return new Promise((resolve) => {
-    const env = { ...process.env, PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
+    const started = Date.now();
+    const stdio = prefixed ? ['inherit', 'pipe', 'pipe', 'ipc'] : ['inherit', 'inherit', 'inherit', 'ipc'];
     // Its own process group, so that a failing sibling can stop it and everything it started.
-    const child = spawn('sh', ['-c', scripts[name]], { cwd: root, env, stdio: 'inherit', detached: true });
+    const child = spawn(process.execPath, [path.join(__dirname, 'phase-times.js'), '--run', name], { cwd: root, stdio, detached: true });
     running.add(child);
+    if (prefixed) {
+      for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+        let partial = '';
+        from.on('data', (chunk) => {
+          const lines = (partial + chunk).split('\n');
+          partial = lines.pop();
+          for (const line of lines) to.write(`[${name}] ${line}\n`);
+        });
+        from.on('end', () => partial && to.write(`[${name}] ${partial}\n`));
+      }
+    }
+    let report = {};
+    child.on('message', (m) => {
+      report = m;
+    });
     child.on('error', (e) => {
       running.delete(child);
-      resolve({ name, code: 1, error: e.message });
+      resolve({ name, code: 1, error: e.message, wall: (Date.now() - started) / 1000 });
     });
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       running.delete(child);
-      resolve({ name, code: code ?? 1, signal });
+      resolve({ name, code: code ?? 1, signal: report.signal ?? signal, error: report.error, wall: (Date.now() - started) / 1000, cpu: report.cpu });
     });
   });
 }
@@ -106,42 +122,60 @@ function stopAll(signal) {
     }
   }
 }
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    stopAll(signal);
-    process.exit(130);
-  });
-}
-
 const fmt = (s) => (s === undefined ? '-' : `${s.toFixed(1)} s`);
 
-async function main() {
+async function main(args) {
+  if (args.length === 0) {
+    console.error('phase-times: name the package.json scripts to run, e.g. `node scripts/phase-times.js build typecheck+lint test:unit`');
+    process.exit(2);
+  }
+  const phases = parsePhases(args);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      stopAll(signal);
+      process.exit(130);
+    });
+  }
   const results = [];
   const started = Date.now();
-  const cpuStarted = childCpuSeconds();
   let failed;
-  for (const group of phases) {
-    const label = group.join(' + ');
-    console.log(`\n::: phase ${label}`);
+  for (const lanes of phases) {
+    const label = lanes.map((lane) => lane.join(' > ')).join(' + ');
+    console.log(`\n::: ${lanes.length > 1 ? 'side by side: ' : ''}${label}`);
     const t0 = Date.now();
-    const c0 = childCpuSeconds();
-    // The first to fail is the one reported: the siblings it stops fail after it.
-    await Promise.all(group.map((name) => run(name).then((outcome) => {
-      if (outcome.code !== 0 && !failed) {
-        failed = outcome;
-        stopAll('SIGTERM');
+    const steps = [];
+    await Promise.all(lanes.map(async (lane) => {
+      for (const name of lane) {
+        if (failed) return;
+        const outcome = await run(name, lanes.length > 1);
+        steps.push(outcome);
+        if (outcome.code !== 0 && !failed) {
+          // The first to fail is the one reported: the siblings it stops fail after it.
+          failed = outcome;
+          stopAll('SIGTERM');
+        }
       }
-    })));
-    const c1 = childCpuSeconds();
-    results.push({ phase: label, wall: (Date.now() - t0) / 1000, cpu: c0 === undefined ? undefined : c1 - c0 });
-    if (failed) {
-      break;
+    }));
+    if (lanes.length > 1) {
+      // Each script's own line, then the phase's wall time (CPU is the sum of its scripts').
+      for (const lane of lanes) {
+        for (const name of lane) {
+          const s = steps.find((x) => x.name === name);
+          if (s) results.push({ phase: `  ${name}`, wall: s.wall, cpu: s.cpu, inParallel: true });
+        }
+      }
+      const cpus = steps.map((s) => s.cpu);
+      results.push({ phase: `(side by side: ${label})`, wall: (Date.now() - t0) / 1000, cpu: cpus.includes(undefined) ? undefined : cpus.reduce((a, b) => a + b, 0) });
+    } else {
+      results.push({ phase: steps[0].name, wall: steps[0].wall, cpu: steps[0].cpu });
     }
+    if (failed) break;
   }
-  const total = { wall: (Date.now() - started) / 1000, cpu: cpuStarted === undefined ? undefined : childCpuSeconds() - cpuStarted };
+  const totalCpu = results.filter((r) => !r.inParallel).map((r) => r.cpu);
+  const total = { wall: (Date.now() - started) / 1000, cpu: totalCpu.includes(undefined) ? undefined : totalCpu.reduce((a, b) => a + b, 0) };
 
   const width = Math.max(...results.map((r) => r.phase.length), 'total'.length);
-  console.log('\nPhase times (wall; CPU = user + system of the phase and its processes):');
+  console.log('\nPhase times (wall, and CPU: user + system of the script and the processes it started):');
   console.log(`  ${'phase'.padEnd(width)}  ${'wall'.padStart(8)}  ${'CPU'.padStart(8)}`);
   for (const r of results) {
     console.log(`  ${r.phase.padEnd(width)}  ${fmt(r.wall).padStart(8)}  ${fmt(r.cpu).padStart(8)}`);
@@ -157,4 +191,8 @@ async function main() {
   process.exit(failed ? 1 : 0);
 }
 
-main();
+if (process.argv[2] === '--run') {
+  runOne(process.argv[3]);
+} else {
+  main(process.argv.slice(2));
+}
