@@ -55,6 +55,12 @@ function here(value: unknown): unknown {
   if (Object.prototype.toString.call(value) === '[object Map]') {
     return new Map([...(value as Map<unknown, unknown>)].map(([k, v]) => [here(k), here(v)]));
   }
+  const proto = Object.getPrototypeOf(value);
+  // A plain object of any realm (its prototype is a realm's Object.prototype, or none); anything else
+  // (a TemplateContent, made by the shared module itself) is passed as it is.
+  if (proto !== null && Object.getPrototypeOf(proto) !== null) {
+    return value;
+  }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, here(v)]));
 }
 
@@ -75,9 +81,9 @@ export function sharedCfnValidate(): Record<string, unknown> {
       engines.set(key, engine);
     }
     // The shared engine, its inputs brought into this realm; freeing it is left to the end of the worker.
-    const validateTemplate = (engine as unknown as { validateTemplate(t: unknown, c: unknown): unknown }).validateTemplate;
+    const validateTemplate = (engine as unknown as { validateTemplate(...args: unknown[]): unknown }).validateTemplate;
     return Object.create(engine, {
-      validateTemplate: { value: (template: unknown, options: unknown) => validateTemplate.call(engine, template, here(options)) },
+      validateTemplate: { value: (...args: unknown[]) => validateTemplate.apply(engine, args.map(here)) },
       free: { value: () => undefined },
     }) as Engine;
   } as unknown as EngineClass;
