@@ -1,6 +1,11 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // jest's node environment, with aws-cdk-lib's CloudFormation validation engine loaded
+  // once per worker instead of once per test file and synthesis: see the file.
+  testEnvironment: '<rootDir>/test/support/jest-environment.ts',
+  moduleNameMapper: {
+    '^@aws/cloudformation-validate$': '<rootDir>/test/support/cfn-validate-shared.ts',
+  },
   // TypeScript sources win over the .js files jsii writes next to them.
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/test', '<rootDir>/cli/test'],
