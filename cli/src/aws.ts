@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { CliError, ExitCode } from './errors';
@@ -73,12 +73,26 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectionMs: CONNECTION_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS };
 
-/** The SDK's clients, each attempt bounded by `timeouts` (tests pass shorter ones). */
-export function sdkClientFactory(env: Env, timeouts: Timeouts = DEFAULT_TIMEOUTS): ClientFactory {
+/**
+ * How the SDK retries: a retry strategy as the SDK's clients take it (`retryStrategy`).
+ * The tool itself passes none, so its clients use the SDK's default, the standard retry
+ * mode: 3 attempts, waiting between them with exponential backoff and jitter (longer after
+ * throttling). Tests that inject
+ * faults pass one with the same decisions and a short wait (the SDK's
+ * `ConfiguredRetryStrategy`), so as not to spend their time in backoff.
+ */
+export type RetryStrategy = NonNullable<S3ClientConfig['retryStrategy']>;
+
+/**
+ * The SDK's clients, each attempt bounded by `timeouts`, retried by `retryStrategy`; the
+ * tool uses the defaults (DEFAULT_TIMEOUTS, the SDK's standard retries), tests pass their own.
+ */
+export function sdkClientFactory(env: Env, timeouts: Timeouts = DEFAULT_TIMEOUTS, retryStrategy?: RetryStrategy): ClientFactory {
   const common = (options: ClientOptions, service: Service) => ({
     region: options.region ?? (env.AWS_REGION || undefined),
     endpoint: endpointFromEnv(env, service),
     requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    ...(retryStrategy ? { retryStrategy } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   return {

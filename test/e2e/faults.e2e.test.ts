@@ -1,8 +1,8 @@
 /**
  * Every tfstate-ops command that writes (`restore`, `unlock`, `digest --fix`,
  * `prune-locks --delete`) under injected faults, on each of its writes: the tool runs in
- * this process through `main(argv, io)` with the CLI's own SDK clients (its timeouts,
- * shortened here, and the SDK's standard retries), pointed at a fault-injecting proxy
+ * this process through `main(argv, io)` with the CLI's own SDK clients (its timeouts and
+ * the SDK's standard retries, both shortened here), pointed at a fault-injecting proxy
  * (test/support/fault-proxy.ts) in front of one moto_server (S3 and DynamoDB), on one
  * versioned bucket and one lock table seeded directly with the SDK. Each case has a
  * state of its own.
@@ -32,6 +32,7 @@ import {
 import {
   CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { ClientFactory, main, sdkClientFactory } from '../../cli/src';
 import { Fault, FaultProxy, FaultRule, startFaultProxy } from '../support/fault-proxy';
 import { MotoServer, startMotoServer } from '../support/moto-server';
@@ -42,9 +43,18 @@ const BUCKET = 'faults-state';
 const TABLE = 'terraform-lock';
 const REGION = 'us-east-1';
 const FLAGS = ['--bucket', BUCKET, '--table', TABLE, '--lockfile', '--region', REGION, '--path-style'];
-/** The tool's timeouts here: an answer held for DELAY_MS is one it gave up on. */
-const TIMEOUTS = { connectionMs: 1000, requestMs: 1000 };
-const DELAY_MS = 1800;
+/**
+ * The tool's timeouts here (its own: 5 s and 60 s): an answer held for DELAY_MS is one it
+ * gave up on. moto answers each of these requests in tens of milliseconds, under load too.
+ */
+const TIMEOUTS = { connectionMs: 1000, requestMs: 300 };
+const DELAY_MS = 1500;
+/**
+ * The SDK's standard retries, as the tool makes them (3 attempts, the same errors retried),
+ * waiting 10 ms between attempts instead of the exponential backoff (100 ms and more, 500 ms
+ * and more after throttling), so that the cases do not spend their time waiting.
+ */
+const RETRY = () => new ConfiguredRetryStrategy(3, 10);
 const LOCK_ID = '715f2a2a-25f3-8954-68f0-52ef6df5e0ce';
 const CREDENTIALS = { accessKeyId: 'e2e', secretAccessKey: 'e2e' };
 
@@ -152,7 +162,7 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
   /** The tool, in this process, through the proxy, with the CLI's own SDK clients. */
   async function tool(argv: string[]): Promise<{ code: number; out: string; err: string }> {
     const made: Array<{ destroy(): void }> = [];
-    const sdk = sdkClientFactory({ AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: REGION }, TIMEOUTS);
+    const sdk = sdkClientFactory({ AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: REGION }, TIMEOUTS, RETRY());
     const clients: ClientFactory = {
       s3: (o) => { const c = sdk.s3(o); made.push(c); return c; },
       dynamodb: (o) => { const c = sdk.dynamodb(o); made.push(c); return c; },

@@ -15,7 +15,8 @@
  * - `reset-mid-body`: forwarded and processed, then the answer's status and headers and
  *   half its body (or a promised byte of an empty one) are sent, and the connection reset;
  * - `delay`: forwarded and processed at once, the answer held for `delayMs` (longer than
- *   the client's timeout), so the client gives up on it and retries.
+ *   the client's timeout), so the client gives up on it and retries; a held answer is let
+ *   go as soon as the client closes the connection (it gave up: nothing can be sent).
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -153,7 +154,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             return;
           }
           if (kind === 'delay') {
-            const wait = new Promise<void>((resolve) => setTimeout(resolve, fault!.delayMs ?? 3000));
+            const wait = new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, fault!.delayMs ?? 3000);
+              res.once('close', () => { clearTimeout(timer); resolve(); });
+            });
             held.add(wait);
             await wait;
             held.delete(wait);
