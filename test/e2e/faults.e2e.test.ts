@@ -5,7 +5,7 @@
  * the SDK's standard retries, both shortened here), pointed at a fault-injecting proxy
  * (test/support/fault-proxy.ts) in front of one moto_server (S3 and DynamoDB), on one
  * versioned bucket and one lock table seeded directly with the SDK. Each case has a
- * state of its own.
+ * state of its own and proxy rules of its own, and runs beside up to LANES - 1 others.
  *
  * The faults: a response lost after the request was processed, 503 SlowDown, 500
  * InternalError, DynamoDB's ThrottlingException, a connection reset in the middle of
@@ -45,7 +45,8 @@ const REGION = 'us-east-1';
 const FLAGS = ['--bucket', BUCKET, '--table', TABLE, '--lockfile', '--region', REGION, '--path-style'];
 /**
  * The tool's timeouts here (its own: 5 s and 60 s): an answer held for DELAY_MS is one it
- * gave up on. moto answers each of these requests in tens of milliseconds, under load too.
+ * gave up on. moto answered these requests in tens of milliseconds in the runs here, at
+ * load averages up to 11 on 2 cores (a slower answer costs an attempt).
  */
 const TIMEOUTS = { connectionMs: 1000, requestMs: 500 };
 const DELAY_MS = 2000;
