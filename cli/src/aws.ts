@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { CliError, ExitCode } from './errors';
@@ -36,7 +36,7 @@ export interface ClientOptions {
   readonly credentials?: Credentials;
 }
 
-type Service = 'S3' | 'DYNAMODB' | 'SSM' | 'STS' | 'ORGANIZATIONS' | 'CLOUDFORMATION';
+export type Service = 'S3' | 'DYNAMODB' | 'SSM' | 'STS' | 'ORGANIZATIONS' | 'CLOUDFORMATION';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -55,9 +55,9 @@ export function endpointFromEnv(env: Env, service: Service): string | undefined 
 /**
  * How long one attempt of a request may take, so that an endpoint that accepts the
  * connection and never answers does not hang the tool (the SDK's default is no limit).
- * A timed-out attempt is retried by the SDK like any transient error (3 attempts in all,
- * its standard retry mode), so a call gives up after at most about three times
- * REQUEST_TIMEOUT_MS, with an error naming the action and resource.
+ * A timed-out attempt is retried by the SDK like any transient error (its standard retry
+ * mode: 3 attempts in all, DynamoDB 4), so a call gives up after at most about three
+ * (DynamoDB four) times REQUEST_TIMEOUT_MS, with an error naming the action and resource.
  */
 export interface Timeouts {
   /** Connecting (TCP and TLS). */
@@ -73,12 +73,28 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectionMs: CONNECTION_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS };
 
-/** The SDK's clients, each attempt bounded by `timeouts` (tests pass shorter ones). */
-export function sdkClientFactory(env: Env, timeouts: Timeouts = DEFAULT_TIMEOUTS): ClientFactory {
+/**
+ * How the SDK retries: a retry strategy as the SDK's clients take it (`retryStrategy`).
+ * The tool itself passes none, so its clients use the SDK's default, the standard retry
+ * mode: 3 attempts (DynamoDB: 4), waiting between them with exponential backoff and jitter
+ * (longer after throttling). Tests that inject faults pass one with the same attempts and
+ * a short wait (the SDK's `ConfiguredRetryStrategy`), so as not to spend their time in backoff.
+ */
+export type RetryStrategy = NonNullable<S3ClientConfig['retryStrategy']>;
+
+/**
+ * The SDK's clients, each attempt bounded by `timeouts`, retried by `retryStrategy(service)`
+ * when given; the tool uses the defaults (DEFAULT_TIMEOUTS, the SDK's standard retries),
+ * tests pass their own.
+ */
+export function sdkClientFactory(
+  env: Env, timeouts: Timeouts = DEFAULT_TIMEOUTS, retryStrategy?: (service: Service) => RetryStrategy,
+): ClientFactory {
   const common = (options: ClientOptions, service: Service) => ({
     region: options.region ?? (env.AWS_REGION || undefined),
     endpoint: endpointFromEnv(env, service),
     requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    ...(retryStrategy ? { retryStrategy: retryStrategy(service) } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   return {

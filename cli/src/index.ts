@@ -4,7 +4,7 @@
  */
 export { main, Io, toolVersion } from './main';
 export { ExitCode, CliError } from './errors';
-export { ClientFactory, ClientOptions, sdkClientFactory, endpointFromEnv } from './aws';
+export { ClientFactory, ClientOptions, RetryStrategy, Service, Timeouts, DEFAULT_TIMEOUTS, sdkClientFactory, endpointFromEnv } from './aws';
 export { Backend, BackendSettings, parseBackendConfig, parseHclValue, resolveBackend, statePath } from './backend';
 export { LockInfo, marshalLockInfo, unmarshalLockInfo, parseGoTime } from './lock-info';
 export { parseDuration, formatAge, renderTable } from './format';

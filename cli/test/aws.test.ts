@@ -1,7 +1,8 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { aws, awsError, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { aws, awsError, DEFAULT_TIMEOUTS, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
 import { awsFault } from './fake-aws';
 
 test('an endpoint that accepts the request and never answers: each attempt times out, the SDK retries, the error names the call', async () => {
@@ -38,6 +39,32 @@ test('the SDK clients take their region and endpoint from the given environment'
   expect(await ddb.config.region()).toBe('us-east-2');
   const endpoint = await ddb.config.endpoint!();
   expect(`${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`).toBe('http://127.0.0.1:4566');
+});
+
+test('the tool\'s own clients: 5 s to connect, 60 s a request, the SDK\'s standard retries; a retry strategy only when given', async () => {
+  expect(DEFAULT_TIMEOUTS).toEqual({ connectionMs: 5_000, requestMs: 60_000 });
+  const env = { AWS_REGION: 'eu-west-1' };
+  // What main() makes: sdkClientFactory(env), nothing else given.
+  const s3 = sdkClientFactory(env).s3({});
+  const ddb = sdkClientFactory(env).dynamodb({});
+  const given = new ConfiguredRetryStrategy(3, 10);
+  const tests = sdkClientFactory(env, { connectionMs: 100, requestMs: 200 }, () => given).s3({});
+  // The handler's settings (NodeHttpHandler keeps them as configProvider).
+  const settings = (c: typeof s3 | typeof ddb) =>
+    (c.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> }).configProvider;
+  try {
+    for (const [client, attempts] of [[s3, 3], [ddb, 4]] as const) {
+      expect(await settings(client)).toMatchObject({ connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true });
+      type Standard = { constructor: { name: string }; mode: string; maxAttempts(): Promise<number> };
+      const strategy = await client.config.retryStrategy() as unknown as Standard;
+      expect({ strategy: strategy.constructor.name, mode: strategy.mode, attempts: await strategy.maxAttempts() })
+        .toEqual({ strategy: 'StandardRetryStrategy', mode: 'standard', attempts });
+    }
+    expect(await tests.config.retryStrategy()).toBe(given);
+    expect(await settings(tests)).toMatchObject({ connectionTimeout: 100, requestTimeout: 200 });
+  } finally {
+    [s3, ddb, tests].forEach((c) => c.destroy());
+  }
 });
 
 describe('an access-denied message that names the action missing is followed', () => {

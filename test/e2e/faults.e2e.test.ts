@@ -1,11 +1,11 @@
 /**
  * Every tfstate-ops command that writes (`restore`, `unlock`, `digest --fix`,
  * `prune-locks --delete`) under injected faults, on each of its writes: the tool runs in
- * this process through `main(argv, io)` with the CLI's own SDK clients (its timeouts,
- * shortened here, and the SDK's standard retries), pointed at a fault-injecting proxy
+ * this process through `main(argv, io)` with the CLI's own SDK clients (its timeouts and
+ * the SDK's standard retries, both shortened here), pointed at a fault-injecting proxy
  * (test/support/fault-proxy.ts) in front of one moto_server (S3 and DynamoDB), on one
  * versioned bucket and one lock table seeded directly with the SDK. Each case has a
- * state of its own.
+ * state of its own and proxy rules of its own, and runs beside up to LANES - 1 others.
  *
  * The faults: a response lost after the request was processed, 503 SlowDown, 500
  * InternalError, DynamoDB's ThrottlingException, a connection reset in the middle of
@@ -27,12 +27,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand,
+  BatchGetItemCommand, CreateTableCommand, DynamoDBClient, PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
-import { ClientFactory, main, sdkClientFactory } from '../../cli/src';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { ClientFactory, main, sdkClientFactory, Service } from '../../cli/src';
 import { Fault, FaultProxy, FaultRule, startFaultProxy } from '../support/fault-proxy';
 import { MotoServer, startMotoServer } from '../support/moto-server';
 import { emulatorBackendConfig, TerraformDir } from '../support/terraform';
@@ -42,11 +43,27 @@ const BUCKET = 'faults-state';
 const TABLE = 'terraform-lock';
 const REGION = 'us-east-1';
 const FLAGS = ['--bucket', BUCKET, '--table', TABLE, '--lockfile', '--region', REGION, '--path-style'];
-/** The tool's timeouts here: an answer held for DELAY_MS is one it gave up on. */
-const TIMEOUTS = { connectionMs: 1000, requestMs: 1000 };
-const DELAY_MS = 1800;
+/**
+ * The tool's timeouts here (its own: 5 s and 60 s): an answer held for DELAY_MS is one it
+ * gave up on. moto answered these requests in tens of milliseconds in the runs here, at
+ * load averages up to 11 on 2 cores (a slower answer costs an attempt).
+ */
+const TIMEOUTS = { connectionMs: 1000, requestMs: 500 };
+const DELAY_MS = 2000;
+/**
+ * The SDK's standard retries, as the tool makes them (the same errors retried, as many
+ * attempts as its own clients make: `attempts`, read from them), waiting 10 ms between
+ * attempts instead of the exponential backoff with jitter (from a base of 50 ms, 1 s after
+ * throttling), so that the cases do not spend their time waiting.
+ */
+const RETRY_BACKOFF_MS = 10;
 const LOCK_ID = '715f2a2a-25f3-8954-68f0-52ef6df5e0ce';
 const CREDENTIALS = { accessKeyId: 'e2e', secretAccessKey: 'e2e' };
+/**
+ * How many cases run at once (each on its own keys, with its own proxy rules): a case
+ * mostly waits, on moto, on a held answer, on the SDK's retry.
+ */
+const LANES = 4;
 
 type Command = 'restore' | 'unlock' | 'digest --fix' | 'prune-locks';
 
@@ -70,7 +87,10 @@ const LOCK_ITEM_DELETE = tableWrite('lock item DeleteItem', 'DeleteItem', 'lock'
 const LOCK_FILE_DELETE = s3Write('lock file DeleteObject', 'DELETE', '.tflock');
 const STATE_PUT = s3Write('state PutObject', 'PUT', '');
 const DIGEST_PUT = tableWrite('digest PutItem', 'PutItem', 'digest');
-const DELETE_OBJECTS = (n: number): Write => ({ name: `DeleteObjects #${n}`, dynamodb: false, rule: () => ({ method: 'POST', path: /\?delete/, nth: n }) });
+const DELETE_OBJECTS = (n: number): Write => ({
+  name: `DeleteObjects #${n}`, dynamodb: false,
+  rule: (p) => ({ method: 'POST', path: /\?delete/, nth: n, when: (r) => r.body.toString().includes(`<Key>${path.dirname(p)}/`) }),
+});
 
 /** Each command's writes, in the order it makes them. */
 const WRITES: Record<Command, Write[]> = {
@@ -122,6 +142,7 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
   let s3: S3Client;
   let dynamodb: DynamoDBClient;
   let tmp: string;
+  let attempts: Partial<Record<Service, number>>;
   const outcomes = { completed: 0, asFound: 0 };
 
   beforeAll(async () => {
@@ -139,6 +160,11 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
       AttributeDefinitions: [{ AttributeName: 'LockID', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'LockID', KeyType: 'HASH' }],
     }));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-e2e-'));
+    // The attempts the tool's own clients make (the SDK's defaults: S3 3, DynamoDB 4).
+    const own = sdkClientFactory({ AWS_REGION: REGION });
+    const [s3Own, dynamodbOwn] = [own.s3({}), own.dynamodb({})];
+    attempts = { S3: await s3Own.config.maxAttempts(), DYNAMODB: await dynamodbOwn.config.maxAttempts() };
+    [s3Own, dynamodbOwn].forEach((c) => c.destroy());
   }, 60_000);
 
   afterAll(async () => {
@@ -152,7 +178,10 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
   /** The tool, in this process, through the proxy, with the CLI's own SDK clients. */
   async function tool(argv: string[]): Promise<{ code: number; out: string; err: string }> {
     const made: Array<{ destroy(): void }> = [];
-    const sdk = sdkClientFactory({ AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: REGION }, TIMEOUTS);
+    const sdk = sdkClientFactory({ AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: REGION }, TIMEOUTS, (service) => {
+      if (attempts[service] === undefined) throw new Error(`the tool's attempts for ${service} were not read`);
+      return new ConfiguredRetryStrategy(attempts[service], RETRY_BACKOFF_MS);
+    });
     const clients: ClientFactory = {
       s3: (o) => { const c = sdk.s3(o); made.push(c); return c; },
       dynamodb: (o) => { const c = sdk.dynamodb(o); made.push(c); return c; },
@@ -187,8 +216,14 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
       throw e;
     }
   }
-  async function item(lockId: string) {
-    return (await dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { LockID: { S: lockId } }, ConsistentRead: true }))).Item;
+  /** The lock table's items of these LockIDs (consistent reads, in one request), by LockID. */
+  async function items(...lockIds: string[]) {
+    const out = await dynamodb.send(new BatchGetItemCommand({
+      RequestItems: { [TABLE]: { Keys: lockIds.map((id) => ({ LockID: { S: id } })), ConsistentRead: true } },
+    }));
+    if (Object.keys(out.UnprocessedKeys ?? {}).length > 0) throw new Error(`BatchGetItem left keys unread: ${JSON.stringify(out.UnprocessedKeys)}`);
+    const found = new Map((out.Responses?.[TABLE] ?? []).map((i) => [i.LockID.S!, i]));
+    return lockIds.map((id) => found.get(id));
   }
   async function put(key: string, body: string): Promise<string> {
     return (await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))).VersionId!;
@@ -220,30 +255,57 @@ describeWithTools(['moto_server'], 'tfstate-ops writes under injected faults (mo
 
   /** What the assertions compare: every version under the case's prefix, the current state, the lock and digest items. */
   async function backendOf(p: string) {
-    const all = await versions(`${path.dirname(p)}/`);
-    const state = await current(p);
+    const [all, state, [lockItem, digest]] = await Promise.all([versions(`${path.dirname(p)}/`), current(p), items(`${BUCKET}/${p}`, `${BUCKET}/${p}-md5`)]);
+    // The lock file is read only if its latest version is an object (a latest delete marker, or none: there is no current lock file).
+    const lockFile = all.some((v) => v.key === `${p}.tflock` && v.latest && !v.marker) ? await current(`${p}.tflock`) : undefined;
     return {
       stateVersions: all.filter((v) => v.key === p).map((v) => v.id),
       lockFileVersions: all.filter((v) => v.key === `${p}.tflock`).map((v) => `${v.id}${v.marker ? ' (marker)' : ''}`),
-      currentLockFile: (await current(`${p}.tflock`))?.toString(),
-      lockItem: (await item(`${BUCKET}/${p}`))?.Info?.S,
-      digest: (await item(`${BUCKET}/${p}-md5`))?.Digest?.S,
+      currentLockFile: lockFile?.toString(),
+      lockItem: lockItem?.Info?.S,
+      digest: digest?.Digest?.S,
       state: state?.toString(),
       stateMd5: state ? md5(state) : undefined,
     };
   }
 
+  /** One case, seeded, run under its fault and read back: what its test asserts. */
+  async function runCase(n: number, c: Case) {
+    const p = `f${n}/terraform.tfstate`;
+    const argv = await seed(c, p);
+    const before = await backendOf(p);
+    const rules = proxy.addRules([{ ...c.write.rule(p), fault: c.fault, delayMs: DELAY_MS, times: c.persistent ? Infinity : 1 }]);
+    const r = await tool([...argv, ...FLAGS]);
+    const injected = rules.injected.length;
+    rules.remove();
+    await rules.settle();
+    const after = await backendOf(p);
+    return { argv, before, after, r, injected };
+  }
+
+  /** The cases' runs, LANES at a time in case order, started by the first test that asks for one. */
+  let runs: Array<ReturnType<typeof runCase>> | undefined;
+  function run(n: number) {
+    if (!runs) {
+      let active = 0;
+      const waiting: Array<() => void> = [];
+      const inLane = <T>(f: () => Promise<T>) => new Promise<T>((resolve, reject) => {
+        const start = () => {
+          active++;
+          f().then(resolve, reject).finally(() => { active--; waiting.shift()?.(); });
+        };
+        if (active < LANES) start(); else waiting.push(start);
+      });
+      runs = CASES.map((c, i) => inLane(() => runCase(i + 1, c)));
+      // A failed run fails its own test when that test awaits it, not before as an unhandled rejection.
+      runs.forEach((r) => r.catch(() => undefined));
+    }
+    return runs[n - 1];
+  }
+
   test.each(CASES.map((c, i) => [i + 1, c.command, c.write.name, c.fault, c.persistent ? 'every attempt' : 'once', c] as const))(
     '%i: %s, %s: %s (%s)', async (n, _command, _write, _fault, _times, c) => {
-      const p = `f${n}/terraform.tfstate`;
-      const argv = await seed(c, p);
-      const before = await backendOf(p);
-      proxy.setRules([{ ...c.write.rule(p), fault: c.fault, delayMs: DELAY_MS, times: c.persistent ? Infinity : 1 }]);
-      const r = await tool([...argv, ...FLAGS]);
-      const injected = proxy.injected.length;
-      proxy.setRules([]);
-      await proxy.settle();
-      const after = await backendOf(p);
+      const { argv, before, after, r, injected } = await run(n);
       const shown = `${argv.join(' ')}: exit ${r.code}\n${r.out}${r.err}`;
       // The fault was met (a write the command makes).
       expect({ shown, injected: injected > 0 }).toEqual({ shown, injected: true });

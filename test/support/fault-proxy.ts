@@ -3,7 +3,8 @@
  * client of S3 and DynamoDB meets, by rule: the method, the path (S3) or the
  * `X-Amz-Target` operation (DynamoDB), and which matching request (the nth, and how many
  * from there). The client points its endpoint at the proxy; requests no rule takes are
- * forwarded unchanged.
+ * forwarded unchanged. Rules come in sets (`addRules`), each with its own record of the
+ * faults it injected, so that cases on different keys can run at the same time.
  *
  * The faults, each as the client sees it:
  * - `lose-response`: the request is forwarded and processed, then the connection is
@@ -15,7 +16,8 @@
  * - `reset-mid-body`: forwarded and processed, then the answer's status and headers and
  *   half its body (or a promised byte of an empty one) are sent, and the connection reset;
  * - `delay`: forwarded and processed at once, the answer held for `delayMs` (longer than
- *   the client's timeout), so the client gives up on it and retries.
+ *   the client's timeout), so the client gives up on it and retries; a held answer is let
+ *   go as soon as the client closes the connection (it gave up: nothing can be sent).
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -51,16 +53,39 @@ export interface FaultRule {
   readonly delayMs?: number;
 }
 
+export interface InjectedFault {
+  readonly fault: Fault;
+  readonly method: string;
+  readonly url: string;
+  readonly target?: string;
+}
+
+/** A set of rules, in force from `addRules` until `remove`. */
+export interface FaultRules {
+  /** The faults this set injected, in order. */
+  readonly injected: readonly InjectedFault[];
+  /** Takes the rules out: requests from now on are not matched against them. */
+  remove(): void;
+  /** Waits for the answers this set held (`delay`) to be let go, so a case ends with nothing in flight. */
+  settle(): Promise<void>;
+}
+
 export interface FaultProxy {
   /** `http://127.0.0.1:PORT` */
   readonly endpoint: string;
-  /** Replaces the rules (and resets their counts). */
-  setRules(rules: readonly FaultRule[]): void;
-  /** The faults injected since the last setRules, in order. */
-  readonly injected: Array<{ fault: Fault; method: string; url: string; target?: string }>;
-  /** Waits for held answers (`delay`) to be let go, so a case ends with nothing in flight. */
-  settle(): Promise<void>;
+  /**
+   * Puts rules in force beside those of other sets; each counts its matching requests from
+   * zero. A request is matched against every set's rules, and gets the fault of the first
+   * rule (in the order the sets were added) whose turn it is.
+   */
+  addRules(rules: readonly FaultRule[]): FaultRules;
   stop(): Promise<void>;
+}
+
+interface RuleSet {
+  readonly rules: Array<{ rule: FaultRule; seen: number }>;
+  readonly injected: InjectedFault[];
+  readonly held: Set<Promise<void>>;
 }
 
 function matches(rule: FaultRule, r: SeenRequest): boolean {
@@ -93,9 +118,7 @@ function errorAnswer(fault: Fault, dynamodb: boolean): { status: number; headers
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const target = new URL(upstream);
-  let rules: Array<{ rule: FaultRule; seen: number }> = [];
-  const injected: FaultProxy['injected'] = [];
-  const held = new Set<Promise<void>>();
+  const sets = new Set<RuleSet>();
 
   const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
     new Promise((resolve, reject) => {
@@ -123,13 +146,19 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           target: typeof amzTarget === 'string' ? amzTarget.split('.').pop() : undefined,
         };
         let fault: FaultRule | undefined;
-        for (const r of rules) {
-          if (!matches(r.rule, seen)) continue;
-          r.seen++;
-          const first = r.rule.nth ?? 1;
-          if (fault === undefined && r.seen >= first && r.seen < first + (r.rule.times ?? 1)) fault = r.rule;
+        let set: RuleSet | undefined;
+        for (const s of sets) {
+          for (const r of s.rules) {
+            if (!matches(r.rule, seen)) continue;
+            r.seen++;
+            const first = r.rule.nth ?? 1;
+            if (fault === undefined && r.seen >= first && r.seen < first + (r.rule.times ?? 1)) {
+              fault = r.rule;
+              set = s;
+            }
+          }
         }
-        if (fault) injected.push({ fault: fault.fault, method: seen.method, url: seen.url, target: seen.target });
+        if (fault) set!.injected.push({ fault: fault.fault, method: seen.method, url: seen.url, target: seen.target });
         const kind = fault?.fault;
         try {
           if (kind === 'slow-down-503' || kind === 'internal-error-500' || kind === 'throttle') {
@@ -153,10 +182,13 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             return;
           }
           if (kind === 'delay') {
-            const wait = new Promise<void>((resolve) => setTimeout(resolve, fault!.delayMs ?? 3000));
-            held.add(wait);
+            const wait = new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, fault!.delayMs ?? 3000);
+              res.once('close', () => { clearTimeout(timer); resolve(); });
+            });
+            set!.held.add(wait);
             await wait;
-            held.delete(wait);
+            set!.held.delete(wait);
           }
           if (res.destroyed || req.socket.destroyed) return;
           res.writeHead(answer.status, { ...headers, 'content-length': answer.body.length });
@@ -174,13 +206,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const port = (server.address() as AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    injected,
-    setRules(next) {
-      rules = next.map((rule) => ({ rule, seen: 0 }));
-      injected.length = 0;
-    },
-    async settle() {
-      await Promise.all([...held]);
+    addRules(rules) {
+      const set: RuleSet = { rules: rules.map((rule) => ({ rule, seen: 0 })), injected: [], held: new Set() };
+      sets.add(set);
+      return {
+        injected: set.injected,
+        remove: () => { sets.delete(set); },
+        settle: async () => { await Promise.all([...set.held]); },
+      };
     },
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
