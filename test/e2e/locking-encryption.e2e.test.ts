@@ -1,9 +1,13 @@
 /**
  * End to end, every locking mode and every encryption, and the migration from
- * DynamoDB locking to lock files: the stacks of variants.ts, synthesized and deployed
- * together by the real CLI (`cdk deploy --app "ts-node variants.ts" --all
- * --method=direct`) into moto_server, then used by the real Terraform binary. The
- * same stacks built in this process give what their constructs render.
+ * DynamoDB locking to lock files: the stacks of variants.ts, synthesized in this process
+ * with the context the CLI would give them (cliAppContext: the same templates, byte for
+ * byte, as `cdk synth --app "ts-node variants.ts"`) and deployed together by the real
+ * CLI from that cloud assembly (`cdk deploy --app <assembly> --all --method=direct`)
+ * into moto_server, then used by the real Terraform binary. The same stacks give what
+ * their constructs render. The CLI synthesizing an app itself is proven by
+ * app.e2e.test.ts (cdk.json's app); here it would cost two more ts-node and aws-cdk-lib
+ * starts (about 6 s of CPU each) for the same templates.
  *
  * `--method=direct` because moto looks change sets up by name across all stacks and
  * every CDK change set has the same name: a second stack's change set, or a stack
@@ -27,7 +31,7 @@ import { ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client
 import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { LockingMode, TerraformStateBackendStack } from '../../lib';
-import { cdk, E2E_REGION, REPO_ROOT } from '../support/cdk-cli';
+import { cdk, cliAppContext, E2E_REGION } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';
 import { MotoServer, startMotoServer } from '../support/moto-server';
 import { ProcessResult } from '../support/processes';
@@ -40,10 +44,6 @@ import {
 import { addVariants, BOTH_KMS_MANAGED, LOCKFILE_KMS, MIGRATION, migrationProps } from './variants';
 
 const KEY = 'terraform.tfstate';
-
-/** The variants app, as the CLI runs it (like cdk.json's app). */
-const VARIANTS_APP = `${path.join(REPO_ROOT, 'node_modules', '.bin', 'ts-node')} --transpile-only --project ${path.join(REPO_ROOT, 'tsconfig.dev.json')} ` +
-  `--prefer-ts-exts ${path.join(__dirname, 'variants.ts')}`;
 
 interface Migration {
   readonly steps: Array<{ readonly config: string; readonly init: ProcessResult; readonly list: ProcessResult; readonly apply: ProcessResult }>;
@@ -184,12 +184,13 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
     await step(step1.backendConfig, 'step-1', false);
     must(await oldRunner.init());
 
-    // Step 2: the stack updated to DYNAMODB_AND_S3_LOCKFILE by the CLI.
-    const stack2 = addVariants(new App(), LockingMode.DYNAMODB_AND_S3_LOCKFILE)[MIGRATION];
-    const update = await cdk([
-      'deploy', '--app', VARIANTS_APP, '--output', path.join(root, 'assembly-2'), '-c', `migrationLocking=${LockingMode.DYNAMODB_AND_S3_LOCKFILE}`,
-      '--method=direct', '--require-approval', 'never', MIGRATION,
-    ], moto.endpoint);
+    // Step 2: the stack updated to DYNAMODB_AND_S3_LOCKFILE by the CLI (the variants app
+    // with context migrationLocking=DYNAMODB_AND_S3_LOCKFILE, synthesized here).
+    const assembly2 = path.join(root, 'assembly-2');
+    const app2 = new App({ outdir: assembly2, context: cliAppContext({ migrationLocking: LockingMode.DYNAMODB_AND_S3_LOCKFILE }) });
+    const stack2 = addVariants(app2, LockingMode.DYNAMODB_AND_S3_LOCKFILE)[MIGRATION];
+    app2.synth();
+    const update = await cdk(['deploy', '--app', assembly2, '--method=direct', '--require-approval', 'never', MIGRATION], moto.endpoint);
     if (update.code !== 0) throw new Error(`cdk deploy (update) failed\n${describeRun(update)}`);
     const { published, expected: expectedAfterUpdate } = await readStack(MIGRATION, stack2);
     await step(published, 'step-2', true);
@@ -224,18 +225,23 @@ describeWithTools(E2E_TOOLS, 'every locking mode, every encryption, and the migr
   beforeAll(async () => {
     const t0 = Date.now();
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-modes-'));
-    moto = await startMotoServer();
+    const starting = startMotoServer();
+    // Let moto's process start before the synthesis below takes this thread.
+    await new Promise((r) => setTimeout(r, 100));
+    // The variants app as the CLI would run it, synthesized here; the same stacks give
+    // what their constructs render.
+    const assembly = path.join(root, 'assembly');
+    const app = new App({ outdir: assembly, context: cliAppContext() });
+    stacks = addVariants(app);
+    app.synth();
+    timings.synth = Date.now() - t0;
+    moto = await starting;
     timings.motoStart = Date.now() - t0;
     aws = emulatorClients(moto.endpoint);
 
-    // The same stacks in this process, for what their constructs render (not synthesized here).
-    stacks = addVariants(new App());
     const t2 = Date.now();
-    // The CLI synthesizes the variants app and deploys its three stacks.
-    deploy = await cdk([
-      'deploy', '--app', VARIANTS_APP, '--output', path.join(root, 'assembly'), '--all', '--method=direct', '--require-approval', 'never',
-      '--concurrency', '3',
-    ], moto.endpoint);
+    // The CLI deploys the assembly's three stacks.
+    deploy = await cdk(['deploy', '--app', assembly, '--all', '--method=direct', '--require-approval', 'never', '--concurrency', '3'], moto.endpoint);
     timings.cdkDeploy = Date.now() - t2;
     if (deploy.code !== 0) throw new Error(`cdk deploy failed\n${describeRun(deploy)}\n\nmoto:\n${moto.log().slice(-3000)}`);
     account = deploy.output.match(/arn:aws:cloudformation:[^:]+:(\d{12}):stack\//)![1];

@@ -35,8 +35,13 @@ import {
   CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand, StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, ListAccountsCommand, ListRootsCommand, MoveAccountCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { LockingMode, StateEncryption } from '../../lib';
 import { CATALOGUE, CatalogueTemplate, catalogueTemplate, ROLLOUTS, templateFile } from '../../scripts/templates/catalogue';
 import { LANDING_ZONE_FILES, landingZoneDir } from '../../scripts/templates/landing-zone';
@@ -201,41 +206,46 @@ describeWithTools(E2E_TOOLS, 'the published templates, created with non-default 
     return { init, apply, state, durationMs: Date.now() - t0 };
   }
 
-  /** The real AWS CLI against moto, with the emulator's environment (and the given credentials). */
-  function awsCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
-    return runProcess('aws', args, { cwd: root, env: { ...emulatorEnv(moto.endpoint), AWS_DEFAULT_REGION: E2E_REGION, ...env }, timeoutMs: 60_000 });
-  }
-
-  async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-    const r = await awsCli([...args, '--output', 'text'], env);
-    if (r.code !== 0) throw new Error(`aws ${args.join(' ')} failed\n${describeRun(r)}`);
-    return r.stdout.trim();
-  }
-
   /** Organizations with an OU holding one member account; the rollout's script run for that OU; what landed there. */
   async function runCliRollout(): Promise<CliRollout> {
     const t0 = Date.now();
-    await cli(['organizations', 'create-organization', '--feature-set', 'ALL', '--query', 'Organization.Id']);
-    const rootId = await cli(['organizations', 'list-roots', '--query', 'Roots[0].Id']);
-    const ou = await cli(['organizations', 'create-organizational-unit', '--parent-id', rootId, '--name', 'Workloads', '--query', 'OrganizationalUnit.Id']);
-    await cli(['organizations', 'create-account', '--email', 'member@example.com', '--account-name', 'member']);
-    const memberAccount = await cli(['organizations', 'list-accounts', '--query', "Accounts[?Name=='member'].Id"]);
-    await cli(['organizations', 'move-account', '--account-id', memberAccount, '--source-parent-id', rootId, '--destination-parent-id', ou]);
+    // The organization the script is run for, made with the SDK (each `aws` start costs
+    // about 0.5 s of CPU here): only the script itself is the user's, run with the real CLI.
+    const common = { endpoint: moto.endpoint, region: E2E_REGION, credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' } };
+    const org = new OrganizationsClient(common);
+    const sts = new STSClient(common);
+    let rootId: string;
+    let ou: string;
+    let memberAccount: string;
+    let keyId: string;
+    let script: ProcessResult;
+    try {
+      await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+      rootId = (await org.send(new ListRootsCommand({}))).Roots![0].Id!;
+      ou = (await org.send(new CreateOrganizationalUnitCommand({ ParentId: rootId, Name: 'Workloads' }))).OrganizationalUnit!.Id!;
+      await org.send(new CreateAccountCommand({ Email: 'member@example.com', AccountName: 'member' }));
+      memberAccount = (await org.send(new ListAccountsCommand({}))).Accounts!.find((a) => a.Name === 'member')!.Id!;
+      await org.send(new MoveAccountCommand({ AccountId: memberAccount, SourceParentId: rootId, DestinationParentId: ou }));
 
-    // The script as a user runs it: from another directory, with the real CLI.
-    const script = await runProcess('sh', [path.join(TEMPLATES, landingZoneDir(CLI_ROLLOUT), LANDING_ZONE_FILES.awsCli)], {
-      cwd: os.tmpdir(),
-      env: {
-        ...emulatorEnv(moto.endpoint), AWS_DEFAULT_REGION: E2E_REGION,
-        ORGANIZATIONAL_UNIT_IDS: ou, REGIONS: CLI_REGIONS.join(' '), REPLICA_REGION, ORGANIZATION_ID,
-      },
-      timeoutMs: 120_000,
-    });
-    if (script.code !== 0) throw new Error(`the AWS CLI script failed\n${describeRun(script)}`);
+      // The script as a user runs it: from another directory, with the real CLI.
+      script = await runProcess('sh', [path.join(TEMPLATES, landingZoneDir(CLI_ROLLOUT), LANDING_ZONE_FILES.awsCli)], {
+        cwd: os.tmpdir(),
+        env: {
+          ...emulatorEnv(moto.endpoint), AWS_DEFAULT_REGION: E2E_REGION,
+          ORGANIZATIONAL_UNIT_IDS: ou, REGIONS: CLI_REGIONS.join(' '), REPLICA_REGION, ORGANIZATION_ID,
+        },
+        timeoutMs: 120_000,
+      });
+      if (script.code !== 0) throw new Error(`the AWS CLI script failed\n${describeRun(script)}`);
 
-    // In the member account (moto gives assumed-role keys that account).
-    const keyId = await cli(['sts', 'assume-role', '--role-arn', `arn:aws:iam::${memberAccount}:role/OrganizationAccountAccessRole`,
-      '--role-session-name', 'e2e', '--query', 'Credentials.AccessKeyId']);
+      // In the member account (moto gives assumed-role keys that account).
+      keyId = (await sts.send(new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${memberAccount}:role/OrganizationAccountAccessRole`, RoleSessionName: 'e2e',
+      }))).Credentials!.AccessKeyId!;
+    } finally {
+      org.destroy();
+      sts.destroy();
+    }
     const member = emulatorClients(moto.endpoint, keyId);
     try {
       const published: Record<string, Record<string, string>> = {};

@@ -1,9 +1,11 @@
 /**
  * The backend stacks that locking-encryption.e2e.test.ts deploys: one per locking mode
  * beyond the default, each with another encryption, and the migration's stack. A CDK
- * app when run directly (the CLI synthesizes it: `cdk deploy --app "ts-node variants.ts"`),
- * and a module the test builds the same stacks from, in its own process, to compare
- * their rendered config with what the deployed stacks publish.
+ * app when run directly (`cdk synth --app "ts-node variants.ts"`), and a module the test
+ * builds the same stacks from, in its own process: it synthesizes them there with the
+ * context the CLI would give the app (cliAppContext in test/support/cdk-cli.ts; the same
+ * templates, byte for byte), has the CLI deploy that assembly, and compares their
+ * rendered config with what the deployed stacks publish.
  *
  * Context `migrationLocking` sets the migration stack's locking mode (default DYNAMODB).
  */

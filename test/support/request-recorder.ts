@@ -162,6 +162,9 @@ export async function startRecordingProxy(upstream: string, authorize?: Authoriz
       const url = new URL(req.url ?? '/', 'http://proxy');
       const scope = credentialScope(req.headers.authorization);
       const service = scope?.service ?? 'unsigned';
+      // The label when the request arrived, not when moto answered: a request sent just
+      // before the label changed (by a Terraform SIGKILLed meanwhile) is not the next operation's.
+      const label = scope ? labels.get(scope.accessKeyId) ?? '' : '';
       const requestOf = (status: number, answerHeaders?: http.IncomingHttpHeaders): RecordedRequest => {
         const isObjectRead = service === 's3' && (req.method === 'GET' || req.method === 'HEAD') && url.pathname.split('/').length > 2;
         const responseHeaders = isObjectRead && answerHeaders
@@ -180,7 +183,7 @@ export async function startRecordingProxy(upstream: string, authorize?: Authoriz
       };
       const record = (status: number, answerHeaders?: http.IncomingHttpHeaders) => {
         if (!scope) return;
-        recorded.push({ accessKeyId: scope.accessKeyId, label: labels.get(scope.accessKeyId) ?? '', request: requestOf(status, answerHeaders) });
+        recorded.push({ accessKeyId: scope.accessKeyId, label, request: requestOf(status, answerHeaders) });
       };
       const send = () => {
         const forward = http.request({
