@@ -14,6 +14,8 @@ module.exports = {
     // Transpile only: types are checked once by `tsc -p tsconfig.dev.json` in `npm test`.
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
+  // The unit files' apps leave out construct creation stack traces: see the file.
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-creation-stack-traces.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,

@@ -29,7 +29,18 @@ const BUCKET = 'terraform-state-123456789012-eu-west-1';
 /** An ARN as CDK renders it in a stack: the partition is a reference. */
 const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
 
-function synth(props: TerraformStateBackendProps = {}, env = true) {
+let defaults: ReturnType<typeof synthesize> | undefined;
+
+/**
+ * The backend of `props` in a stack, synthesized. Without arguments, the default backend,
+ * synthesized once for this file: the tests that take it only read it (one that adds to
+ * the stack makes its own, with `synthesize()`).
+ */
+function synth(...args: Parameters<typeof synthesize>) {
+  return args.length === 0 ? (defaults ??= synthesize()) : synthesize(...args);
+}
+
+function synthesize(props: TerraformStateBackendProps = {}, env = true) {
   const stack = new Stack(new App(), 'Stack', env ? { env: ENV } : {});
   const backend = new TerraformStateBackend(stack, 'Backend', props);
   return { stack, backend, template: Template.fromStack(stack) };

@@ -7,7 +7,18 @@ import { synthErrors } from './support/synth-errors';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
-function synth(props?: TerraformStateBackendProps, options: { env?: boolean; context?: Record<string, unknown> } = {}) {
+let defaults: ReturnType<typeof synthesize> | undefined;
+
+/**
+ * The backend of `props` in a stack, synthesized. Without arguments, the default backend,
+ * synthesized once for this file: the tests that take it only read it (one that adds to
+ * the stack makes its own, with `synthesize()`).
+ */
+function synth(...args: Parameters<typeof synthesize>) {
+  return args.length === 0 ? (defaults ??= synthesize()) : synthesize(...args);
+}
+
+function synthesize(props?: TerraformStateBackendProps, options: { env?: boolean; context?: Record<string, unknown> } = {}) {
   const app = new App({ context: options.context });
   const stack = new Stack(app, 'Stack', options.env ? { env: ENV } : {});
   const backend = new TerraformStateBackend(stack, 'Backend', props);
