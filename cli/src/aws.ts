@@ -3,6 +3,7 @@
  * (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, instance roles ...), region and endpoint;
  * every call is wrapped so a failure names the action and resource refused.
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
@@ -105,6 +106,18 @@ export function sdkClientFactory(
     // Organizations has one endpoint, in us-east-1 (aws partition).
     organizations: (options) => new OrganizationsClient({ ...common(options, 'ORGANIZATIONS'), region: options.region ?? 'us-east-1' }),
   };
+}
+
+/**
+ * bootstrap's CloudFormation client, for `region` (undefined: the SDK's chain), bounded by
+ * the same timeouts as every other client, so an endpoint that never answers does not hang it.
+ */
+export function cloudFormationClient(env: Env, region: string | undefined, timeouts: Timeouts = DEFAULT_TIMEOUTS): CloudFormationClient {
+  return new CloudFormationClient({
+    region,
+    endpoint: endpointFromEnv(env, 'CLOUDFORMATION'),
+    requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+  });
 }
 
 /** The same factory, every client made with `credentials`. */

@@ -8,8 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline/promises';
 import { parseArgs } from 'util';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { ClientFactory, endpointFromEnv, sdkClientFactory } from './aws';
+import { ClientFactory, cloudFormationClient, sdkClientFactory } from './aws';
 import { BackendSettings, resolveBackend, statePath } from './backend';
 import { bootstrapCommand, CloudFormationLike } from './cmd-bootstrap';
 import { diffCommand } from './cmd-diff';
@@ -218,9 +217,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       return await bootstrapCommand({
         out: env.stdout,
         note: (t) => env.stderr(`${TOOL}: ${t}\n`),
-        cloudformation: env.cloudformation ?? ((region) => new CloudFormationClient({
-          region, endpoint: endpointFromEnv(env.env, 'CLOUDFORMATION'),
-        })),
+        cloudformation: env.cloudformation ?? ((region) => cloudFormationClient(env.env, region)),
         interactive: env.interactive,
         confirm: env.confirm,
         fileExists: env.fileExists,

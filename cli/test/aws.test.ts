@@ -2,7 +2,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import { aws, awsError, DEFAULT_TIMEOUTS, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
+import { aws, awsError, cloudFormationClient, DEFAULT_TIMEOUTS, deniedAction, endpointFromEnv, sdkClientFactory } from '../src/aws';
 import { awsFault } from './fake-aws';
 
 test('an endpoint that accepts the request and never answers: each attempt times out, the SDK retries, the error names the call', async () => {
@@ -64,6 +64,19 @@ test('the tool\'s own clients: 5 s to connect, 60 s a request, the SDK\'s standa
     expect(await settings(tests)).toMatchObject({ connectionTimeout: 100, requestTimeout: 200 });
   } finally {
     [s3, ddb, tests].forEach((c) => c.destroy());
+  }
+});
+
+test('bootstrap\'s CloudFormation client has the same timeouts, its region and the CloudFormation endpoint', async () => {
+  const cfn = cloudFormationClient({ AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:4567' }, 'eu-west-1');
+  try {
+    const handler = cfn.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> };
+    expect(await handler.configProvider).toMatchObject({ connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true });
+    expect(await cfn.config.region()).toBe('eu-west-1');
+    const endpoint = await cfn.config.endpoint!();
+    expect(`${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`).toBe('http://127.0.0.1:4567');
+  } finally {
+    cfn.destroy();
   }
 });
 
