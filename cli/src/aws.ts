@@ -74,6 +74,11 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectionMs: CONNECTION_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS };
 
+/** The HTTP handler settings that bound each attempt by `timeouts` (every client of the tool takes them). */
+function requestHandler(timeouts: Timeouts) {
+  return { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true };
+}
+
 /**
  * How the SDK retries: a retry strategy as the SDK's clients take it (`retryStrategy`).
  * The tool itself passes none, so its clients use the SDK's default, the standard retry
@@ -94,7 +99,7 @@ export function sdkClientFactory(
   const common = (options: ClientOptions, service: Service) => ({
     region: options.region ?? (env.AWS_REGION || undefined),
     endpoint: endpointFromEnv(env, service),
-    requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    requestHandler: requestHandler(timeouts),
     ...(retryStrategy ? { retryStrategy: retryStrategy(service) } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
@@ -116,7 +121,7 @@ export function cloudFormationClient(env: Env, region: string | undefined, timeo
   return new CloudFormationClient({
     region,
     endpoint: endpointFromEnv(env, 'CLOUDFORMATION'),
-    requestHandler: { connectionTimeout: timeouts.connectionMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    requestHandler: requestHandler(timeouts),
   });
 }
 

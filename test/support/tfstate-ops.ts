@@ -105,30 +105,27 @@ class EmulatorClientFactory implements ClientFactory {
   s3(options: ClientOptions): S3Client {
     const c = new S3Client({ ...this.common(options), forcePathStyle: options.forcePathStyle });
     this.gate?.attach(c);
-    this.made.push(c);
-    return c;
+    return this.keep(c);
   }
 
   dynamodb(options: ClientOptions): DynamoDBClient {
-    const c = new DynamoDBClient(this.common(options));
-    this.made.push(c);
-    return c;
+    return this.keep(new DynamoDBClient(this.common(options)));
   }
 
   ssm(options: ClientOptions): SSMClient {
-    const c = new SSMClient(this.common(options));
-    this.made.push(c);
-    return c;
+    return this.keep(new SSMClient(this.common(options)));
   }
 
   sts(options: ClientOptions): STSClient {
-    const c = new STSClient(this.common(options));
-    this.made.push(c);
-    return c;
+    return this.keep(new STSClient(this.common(options)));
   }
 
   organizations(options: ClientOptions): OrganizationsClient {
-    const c = new OrganizationsClient(this.common(options));
+    return this.keep(new OrganizationsClient(this.common(options)));
+  }
+
+  /** Keeps a client made here, for destroy(). */
+  private keep<T extends { destroy(): void }>(c: T): T {
     this.made.push(c);
     return c;
   }
