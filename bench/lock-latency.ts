@@ -9,7 +9,7 @@
  */
 import { performance } from 'perf_hooks';
 import { CreateTableCommand, CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { TerraformStateBackendStack } from '../lib';
 import { startDynamoDbLocal } from '../test/support/dynamodb-local';

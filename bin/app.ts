@@ -1,4 +1,4 @@
-import { App, Aspects, Aws, CfnRule, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Aws, CfnRule, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib/core';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import {

@@ -12,7 +12,7 @@
  * Everything it says to a person goes to stderr: `cdk synth` prints the
  * template on stdout.
  */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { BootstrapStacks, buildBootstrapApp, ContextError, nagFindings, nextSteps } from './app';
 
 const app = new App();

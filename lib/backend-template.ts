@@ -1,4 +1,4 @@
-import { App, Aws, CfnCondition, CfnParameter, CfnRule, Duration, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnCondition, CfnParameter, CfnRule, Duration, Fn, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib/core';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_NONCURRENT_VERSIONS_TO_RETAIN, defaultBucketName, resolveBackendSettings } from './private/defaults';
 import {

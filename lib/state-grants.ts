@@ -1,4 +1,4 @@
-import { Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { Stack, Token, TokenComparison } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { bucketArn, keysArn, objectArn, parameterArn, tableArn } from './private/arns';

@@ -1,4 +1,4 @@
-import { LegacyStackSynthesizer, Stack, StackProps } from 'aws-cdk-lib';
+import { LegacyStackSynthesizer, Stack, StackProps } from 'aws-cdk-lib/core';
 import { Construct } from 'constructs';
 import { TerraformStateBackend, TerraformStateBackendProps } from './terraform-state-backend';
 

@@ -1,4 +1,4 @@
-import { Annotations, IResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, IResource, RemovalPolicy, Stack } from 'aws-cdk-lib/core';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';

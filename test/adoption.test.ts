@@ -11,7 +11,7 @@
  * cannot prove what CloudFormation itself does (moto_server does not implement
  * resource import).
  */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import {
   LockingMode,

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, LegacyStackSynthesizer, Token } from 'aws-cdk-lib';
+import { App, LegacyStackSynthesizer, Token } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { buildBootstrapApp, ContextError, nagFindings, nextSteps, readBootstrapContext } from '../bin/app';

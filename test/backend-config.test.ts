@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { StateEncryption, TerraformStateBackend } from '../lib';
 import { hclLiteral, renderBackendBlock, renderBackendConfigFile } from '../lib/backend-config';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { TerraformStateBackend, TerraformStateBackendStackSet, TerraformStateReplica } from '../lib';
 import { AWS_CDK_LIB_FLOOR, awsCdkLibVersionFault, installedAwsCdkLibVersion } from '../lib/private/cdk-version';
 

@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { buildBootstrapApp } from '../bin/app';
 import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../lib';
 import { CATALOGUE, templateFile } from '../scripts/templates/catalogue';

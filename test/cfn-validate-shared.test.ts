@@ -8,7 +8,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Stack } from 'aws-cdk-lib/core';
 
 /** Resources CloudFormation Validate faults (a bad name, an unknown property), of three types, in three syntheses. */
 const SYNTHESES: Array<Record<string, { type: string; properties: Record<string, unknown> }>> = [

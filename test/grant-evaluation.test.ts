@@ -14,7 +14,7 @@
  * grant of the key the backend made, to another account, names the key by its ARN
  * (`encryptionKeyArn`), and is refused without it.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { LockingMode, StateEncryption, TerraformStateBackend } from '../lib';

@@ -32,7 +32,7 @@
  *   6. the discovery parameter `lock-table` names the table.
  */
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import { App, Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aws, RemovalPolicy, Stack } from 'aws-cdk-lib/core';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TerraformStateBackendStack } from '../lib';
 

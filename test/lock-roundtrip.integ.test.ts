@@ -16,7 +16,7 @@ import {
   ResourceNotFoundException,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { LockingMode, TerraformStateBackendStack, TerraformStateBackendStackProps } from '../lib';
 import {

@@ -1,4 +1,4 @@
-import { App, Aspects, CfnResource, PhysicalName, Stack, Validations } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, PhysicalName, Stack, Validations } from 'aws-cdk-lib/core';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';

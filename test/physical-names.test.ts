@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { StateEncryption, TerraformStateBackend, TerraformStateBackendStack } from '../lib';
 
 /**

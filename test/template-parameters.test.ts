@@ -5,7 +5,7 @@
  * values: each pattern accepts what the rule accepts and refuses what it
  * refuses, except the differences listed, each with its reason.
  */
-import { CfnParameterProps, Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameterProps, Duration, Stack } from 'aws-cdk-lib/core';
 import { StateEncryption } from '../lib';
 import { resolveBackendSettings } from '../lib/private/defaults';
 import {

@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../lib';
 import { evaluateInStack } from './support/cfn-eval';
 import { describeWithTools } from './support/tools';

@@ -1,4 +1,4 @@
-import { Aws, Token } from 'aws-cdk-lib';
+import { Aws, Token } from 'aws-cdk-lib/core';
 import {
   bucketNameFaults,
   discoveryPrefixFaults,

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib/core';
 
 /** The account and region a backend lives in, when not the stack's own (an imported backend). */
 export interface Place {

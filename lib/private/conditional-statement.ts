@@ -1,4 +1,4 @@
-import { Aws, CfnCondition, Fn, IResolvable } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn, IResolvable } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**

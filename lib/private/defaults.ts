@@ -1,4 +1,4 @@
-import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { RemovalPolicy, Token } from 'aws-cdk-lib/core';
 import { LockingMode, StateEncryption } from '../state-settings';
 import { DISCOVERY_NAMES } from './discovery';
 import type { ClaimedName } from './physical-names';

@@ -1,4 +1,4 @@
-import { CfnCondition, Fn, Stack, Token } from 'aws-cdk-lib';
+import { CfnCondition, Fn, Stack, Token } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';

@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput } from 'aws-cdk-lib/core';
 import { Construct } from 'constructs';
 
 /**

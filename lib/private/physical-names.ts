@@ -1,4 +1,4 @@
-import { Annotations, Stack } from 'aws-cdk-lib';
+import { Annotations, Stack } from 'aws-cdk-lib/core';
 import { IConstruct } from 'constructs';
 
 /**

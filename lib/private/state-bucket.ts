@@ -1,4 +1,4 @@
-import { Duration, IResource, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, IResource, RemovalPolicy } from 'aws-cdk-lib/core';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';

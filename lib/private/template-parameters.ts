@@ -1,4 +1,4 @@
-import { CfnParameterProps } from 'aws-cdk-lib';
+import { CfnParameterProps } from 'aws-cdk-lib/core';
 import { replicaBucketName } from './replica-names';
 
 /**

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib/core';
 import { IConstruct } from 'constructs';
 import { DataProtectionOptions, LockingMode, ReplicaEncryption, StateEncryption } from '../state-settings';
 import type { BackendSettings } from './defaults';

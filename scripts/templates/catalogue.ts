@@ -5,7 +5,7 @@
  * writes them; index.json lists them for tools (the CLI package ships the
  * folder and reads the index to pick a file).
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { LockingMode, StateEncryption } from '../../lib';
 import { addBackendTemplateStack, addReplicaTemplateStack, BackendTemplateSpec } from '../../lib/backend-template';
 

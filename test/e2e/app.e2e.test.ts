@@ -20,7 +20,7 @@ import * as path from 'path';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetBucketEncryptionCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { buildBootstrapApp } from '../../bin/app';
 import { cdk, E2E_REGION } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';

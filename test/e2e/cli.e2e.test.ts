@@ -33,7 +33,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { LockingMode, StateEncryption, TerraformStateBackendStack } from '../../lib';
 import { MotoServer, startMotoServer } from '../support/moto-server';
 import { ProcessResult, waitForOutput } from '../support/processes';

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BillingMode, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { App, Token } from 'aws-cdk-lib';
+import { App, Token } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { TerraformStateBackendStack } from '../../lib';
 import { E2E_REGION } from '../support/cdk-cli';

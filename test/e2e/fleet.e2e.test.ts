@@ -27,7 +27,7 @@ import { CreateAccountCommand, CreateOrganizationCommand, DescribeCreateAccountS
 import { CreateBucketCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { TerraformStateBackendStack } from '../../lib';
 import { E2E_REGION } from '../support/cdk-cli';
 import { MotoServer, MOTO_ACCOUNT, startMotoServer } from '../support/moto-server';

@@ -29,7 +29,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ListStackResourcesCommand, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { LockingMode, TerraformStateBackendStack } from '../../lib';
 import { cdk, cliAppContext, E2E_REGION } from '../support/cdk-cli';
 import { evaluateInStack } from '../support/cfn-eval';

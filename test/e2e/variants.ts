@@ -9,7 +9,7 @@
  *
  * Context `migrationLocking` sets the migration stack's locking mode (default DYNAMODB).
  */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { LockingMode, StateEncryption, TerraformStateBackendStack, TerraformStateBackendStackProps } from '../../lib';
 
 /** S3_LOCKFILE with a customer-managed key. */

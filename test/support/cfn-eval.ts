@@ -4,7 +4,7 @@
  * so that a string like `renderBackendConfigFile()` of an environment-agnostic stack
  * can be compared with what CloudFormation made of it in one account and region.
  */
-import { IResolvable, Stack } from 'aws-cdk-lib';
+import { IResolvable, Stack } from 'aws-cdk-lib/core';
 
 export interface CfnValues {
   /** `AWS::AccountId`, `AWS::Region`, ... */
