@@ -26,7 +26,7 @@ import * as path from 'path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { LockingMode, StateEncryption, TerraformStateBackend, TerraformStateBackendStack } from '../../lib';
 import { E2E_REGION, emulatorEnv, REPO_ROOT } from '../support/cdk-cli';
@@ -115,6 +115,8 @@ async function record(proxy: RecordingProxy, aws: EmulatorClients, root: string,
   const spans: Array<{ name: string; command: string; label: string }> = [];
   const op = async (name: string, args: readonly string[], run: () => Promise<ProcessResult> = () => dir.run(args)) => {
     const label = `op${spans.length}`;
+    // Every request of the processes before this one is read, and recorded under their label.
+    await proxy.settled(c.accessKeyId);
     proxy.label(c.accessKeyId, label);
     spans.push({ name, command: `terraform ${args.join(' ')}`, label });
     const r = must(await run());

@@ -14,7 +14,7 @@
  * does not show the S3 answer's encryption headers.
  */
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import { AddressInfo, Socket } from 'net';
 
 /** One request as the recorder keeps it: what a policy can condition on, nothing that varies from run to run. */
 export interface RecordedRequest {
@@ -76,6 +76,14 @@ export interface RecordingProxy {
   readonly endpoint: string;
   /** From now on, requests signed with `accessKeyId` are recorded under `label`. */
   label(accessKeyId: string, label: string): void;
+  /**
+   * Resolves once no connection is open that has sent, or may still send, a request
+   * signed with `accessKeyId` (one that has sent nothing yet may be anyone's). Call it
+   * before `label` when the processes of the last operation have exited: a SIGKILLed
+   * Terraform's last request can still be in its socket when the test sees the exit,
+   * and would otherwise be read under the next operation's label.
+   */
+  settled(accessKeyId: string, timeoutMs?: number): Promise<void>;
   /** Everything recorded so far, in arrival order. */
   entries(): readonly RecordedEntry[];
   stop(): Promise<void>;
@@ -154,17 +162,22 @@ export async function startRecordingProxy(upstream: string, authorize?: Authoriz
   const target = new URL(upstream);
   const labels = new Map<string, string>();
   const recorded: RecordedEntry[] = [];
+  /** Each open connection, with the access key of the last request it sent (undefined: none yet). */
+  const open = new Map<Socket, string | undefined>();
   const server = http.createServer((req, res) => {
+    // The label when the request arrived, not when moto answered: a request sent just
+    // before the label changed (by a Terraform SIGKILLed meanwhile) is not the next operation's.
+    const arrivedScope = credentialScope(req.headers.authorization);
+    if (arrivedScope) open.set(req.socket, arrivedScope.accessKeyId);
+    const arrivedLabel = arrivedScope ? labels.get(arrivedScope.accessKeyId) ?? '' : '';
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', 'http://proxy');
-      const scope = credentialScope(req.headers.authorization);
+      const scope = arrivedScope;
       const service = scope?.service ?? 'unsigned';
-      // The label when the request arrived, not when moto answered: a request sent just
-      // before the label changed (by a Terraform SIGKILLed meanwhile) is not the next operation's.
-      const label = scope ? labels.get(scope.accessKeyId) ?? '' : '';
+      const label = arrivedLabel;
       const requestOf = (status: number, answerHeaders?: http.IncomingHttpHeaders): RecordedRequest => {
         const isObjectRead = service === 's3' && (req.method === 'GET' || req.method === 'HEAD') && url.pathname.split('/').length > 2;
         const responseHeaders = isObjectRead && answerHeaders
@@ -220,12 +233,26 @@ export async function startRecordingProxy(upstream: string, authorize?: Authoriz
       });
     });
   });
+  server.on('connection', (socket: Socket) => {
+    open.set(socket, undefined);
+    socket.on('close', () => open.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     label: (accessKeyId, label) => labels.set(accessKeyId, label),
     entries: () => recorded,
+    settled: async (accessKeyId, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      const busy = () => [...open.values()].filter((k) => k === undefined || k === accessKeyId).length;
+      while (busy() > 0) {
+        if (Date.now() > deadline) {
+          throw new Error(`recording proxy: ${busy()} connection(s) that may carry requests of ${accessKeyId} still open after ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
