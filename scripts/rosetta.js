@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Compiles the TypeScript examples of the guides in docs/ the way `npm run rosetta`
-// compiles the README's: `jsii-rosetta extract --strict`, with the fixtures in rosetta/.
+// Compiles every TypeScript example of the documentation with `jsii-rosetta extract
+// --strict` and the fixtures in rosetta/: the README's and the API docs' (from .jsii,
+// into the tablet .jsii.tabl.json that `npm run pacmak` translates them from), and the
+// guides' in docs/. One rosetta run does both, so its TypeScript compilers and the
+// aws-cdk-lib declarations they read start once.
 //
-// rosetta reads examples from an assembly only, so this writes a copy of .jsii whose
-// README is empty, whose types carry no examples (rosetta compiles those already), and
-// which has one submodule per guide holding the guide as its README, into
+// rosetta reads examples from an assembly only, so this writes a second assembly: a copy
+// of .jsii whose README is empty, whose types carry no examples (the first assembly has
+// those), and which has one submodule per guide holding the guide as its README, into
 // node_modules/.cache/doc-examples/ (with package.json, rosetta/ and lib/ beside it, so
-// the examples import 'cdk-terraform-state-backend' as users do). A failure names the
-// guide and line: `docs/construct.md:42`.
+// the examples import 'cdk-terraform-state-backend' as users do). A failure in a guide
+// names the guide and line: `docs/construct.md:42`.
 //
-// Usage: node scripts/check-doc-examples.js   (after `npm run build`: it reads .jsii and lib/)
+// Usage: node scripts/rosetta.js   (after `npm run build`: it reads .jsii and lib/)
 'use strict';
 
 const { spawnSync } = require('child_process');
@@ -46,16 +49,18 @@ fs.cpSync(path.join(root, 'rosetta'), path.join(dir, 'rosetta'), { recursive: tr
 fs.symlinkSync(path.join(root, 'lib'), path.join(dir, 'lib'), 'dir');
 
 const rosetta = path.join(root, 'node_modules', '.bin', 'jsii-rosetta');
-const result = spawnSync(rosetta, ['extract', '--strict', '--batch', '1000', path.join(dir, '.jsii')], { cwd: root, encoding: 'utf8' });
+const result = spawnSync(rosetta, ['extract', '--strict', '--batch', '1000', path.join(root, '.jsii'), path.join(dir, '.jsii')], { cwd: root, encoding: 'utf8' });
 let output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
 for (const guide of guides) {
   const name = submodule(guide).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   output = output.replace(new RegExp(`${name}-README-L(\\d+)(\\.ts)?`, 'g'), (_m, line) => `docs/${guide}:${line}`);
 }
+output = output.replace(new RegExp(`${assembly.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-README-L(\\d+)(\\.ts)?`, 'g'), (_m, line) => `README.md:${line}`);
 if (result.error) throw result.error;
 if (result.status !== 0) {
   process.stderr.write(output);
-  process.stderr.write(`check-doc-examples: the TypeScript examples of docs/*.md do not all compile (see above)\n`);
+  process.stderr.write(`rosetta: the TypeScript examples of README.md, the API docs and docs/*.md do not all compile (see above)\n`);
   process.exit(result.status ?? 1);
 }
-process.stdout.write(`check-doc-examples: the ${examples} TypeScript examples of ${guides.length} guides in docs/ compile (jsii-rosetta --strict)\n`);
+process.stdout.write(output);
+process.stdout.write(`rosetta: the examples of README.md and the API docs, and the ${examples} TypeScript examples of ${guides.length} guides in docs/, compile (jsii-rosetta --strict)\n`);
