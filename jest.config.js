@@ -20,7 +20,9 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
   // Jest's default is one worker per core less one: a single worker on the
-  // 2-core CI machine. Most of a test file's time is loading aws-cdk-lib, which
-  // two workers halve.
+  // 2-core CI machine. Most of a unit file's time is loading aws-cdk-lib, which
+  // two workers halve. `npm run test:e2e` and `npm run test:jest` (every file, what
+  // `npm test` runs) take three: an e2e file spends much of its time waiting on
+  // moto_server and Terraform.
   maxWorkers: 2,
 };

@@ -1,7 +1,8 @@
 /**
  * `npm test` is `node scripts/phase-times.js PHASES...`: it runs every check that the
  * chained scripts name (build, build:cli, check-generated, typecheck, test:packaging's
- * steps, test:unit, test:e2e), some side by side, and fails when one fails.
+ * steps, and test:jest: the unit and e2e files in one jest run), some side by side, and
+ * fails when one fails.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -42,7 +43,7 @@ describe('npm test', () => {
     expect(runner).toBe('node');
     expect(phases[0]).toBe('scripts/phase-times.js');
     const ran = phases.slice(1).flatMap((phase) => phase.split(/[+,]/)).flatMap(steps);
-    const expected = ['build', 'build:cli', 'check-generated', 'typecheck', 'test:packaging', 'test:unit', 'test:e2e'].flatMap(steps);
+    const expected = ['build', 'build:cli', 'check-generated', 'typecheck', 'test:packaging', 'test:jest'].flatMap(steps);
     expect([...ran].sort()).toEqual([...expected].sort());
     // What needs the build runs after it.
     expect(phases[1]).toBe('build+build:cli');
@@ -51,6 +52,15 @@ describe('npm test', () => {
   test('runs jest with --ci', () => {
     expect(scripts['test:unit']).toMatch(/^jest --ci /);
     expect(scripts['test:e2e']).toMatch(/^jest --ci /);
+    expect(scripts['test:jest']).toMatch(/^jest --ci /);
+  });
+
+  test('test:jest runs every test file: the unit files (test:unit) and the e2e files (test:e2e)', () => {
+    // No test path, pattern or filter: jest.config.js's testMatch, all of it.
+    const args = scripts['test:jest'].split(' ').slice(1);
+    expect(args.filter((a) => !/^--(ci|maxWorkers=\d+)$/.test(a))).toEqual([]);
+    expect(scripts['test:unit']).toBe('jest --ci --testPathIgnorePatterns=/test/e2e/');
+    expect(scripts['test:e2e']).toMatch(/^jest --ci (--maxWorkers=\d+ )?test\/e2e$/);
   });
 });
 
