@@ -11,8 +11,13 @@ module.exports = {
   roots: ['<rootDir>/test', '<rootDir>/cli/test'],
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/cli/test/**/*.test.ts'],
   transform: {
-    // Transpile only: types are checked once by `tsc -p tsconfig.dev.json` in `npm test`.
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
+    // Transpile only (swc, as tsconfig.dev.json's target and modules say: ES2022, CommonJS,
+    // class fields defined): types are checked once by `tsc -p tsconfig.dev.json` in `npm test`.
+    '^.+\\.ts$': ['@swc/jest', {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2022', transform: { useDefineForClassFields: true } },
+      module: { type: 'commonjs' },
+      sourceMaps: 'inline',
+    }],
   },
   // The unit files' apps leave out construct creation stack traces: see the file.
   setupFilesAfterEnv: ['<rootDir>/test/support/no-creation-stack-traces.ts'],
